@@ -1,0 +1,144 @@
+/**
+ * Session audio formats (PROTOCOLS §2) and the converters between them and
+ * the gateway's internal PCM16: the client's bytes in → PCM16 at 16 kHz for
+ * VAD/STT; PCM16 from TTS (24 kHz) → the client's bytes out.
+ */
+import { alawDecode, alawEncode, ulawDecode, ulawEncode } from './g711';
+import { ByteCarry, bytesToPcm16, pcm16ToBytes } from './pcm';
+import { Resampler } from './resample';
+
+/** pcm16 = 24 kHz s16le mono (as OpenAI Realtime); g711_* = 8 kHz, one byte per sample. */
+export type AudioFormat = 'pcm16' | 'g711_ulaw' | 'g711_alaw';
+
+export const AUDIO_FORMATS: readonly AudioFormat[] = ['pcm16', 'g711_ulaw', 'g711_alaw'];
+
+export function formatRate(f: AudioFormat): number {
+  return f === 'pcm16' ? 24000 : 8000;
+}
+
+/** Bytes per millisecond on the wire: 48 for pcm16, 8 for G.711. */
+export function bytesPerMs(f: AudioFormat): number {
+  return f === 'pcm16' ? 48 : 8;
+}
+
+/** Client bytes (any chunking) → PCM16 at targetRate. */
+export class InputDecoder {
+  readonly format: AudioFormat;
+  readonly targetRate: number;
+  private readonly carry = new ByteCarry();
+  private readonly resampler: Resampler;
+
+  constructor(format: AudioFormat, targetRate = 16000) {
+    this.format = format;
+    this.targetRate = targetRate;
+    this.resampler = new Resampler(formatRate(format), targetRate);
+  }
+
+  push(bytes: Uint8Array): Int16Array {
+    let pcm: Int16Array;
+    if (this.format === 'pcm16') pcm = this.carry.push(bytes);
+    else if (this.format === 'g711_ulaw') pcm = ulawDecode(bytes);
+    else pcm = alawDecode(bytes);
+    return this.resampler.process(pcm);
+  }
+
+  /** End of input: the resampler's look-ahead tail (a few samples). */
+  flush(): Int16Array {
+    this.carry.reset();
+    return this.resampler.flush();
+  }
+}
+
+/** PCM16 at sourceRate → client bytes. */
+export class OutputEncoder {
+  readonly format: AudioFormat;
+  readonly sourceRate: number;
+  private readonly resampler: Resampler;
+
+  constructor(format: AudioFormat, sourceRate = 24000) {
+    this.format = format;
+    this.sourceRate = sourceRate;
+    this.resampler = new Resampler(sourceRate, formatRate(format));
+  }
+
+  push(pcm: Int16Array): Uint8Array {
+    return this.encode(this.resampler.process(pcm));
+  }
+
+  flush(): Uint8Array {
+    return this.encode(this.resampler.flush());
+  }
+
+  private encode(pcm: Int16Array): Uint8Array {
+    if (this.format === 'pcm16') return pcm16ToBytes(pcm);
+    return this.format === 'g711_ulaw' ? ulawEncode(pcm) : alawEncode(pcm);
+  }
+}
+
+/** A 44-byte-header RIFF/WAVE file of mono PCM16. */
+export function encodeWav(pcm: Int16Array, rate: number): Buffer {
+  const dataBytes = pcm.byteLength;
+  const out = Buffer.alloc(44 + dataBytes);
+  out.write('RIFF', 0, 'ascii');
+  out.writeUInt32LE(36 + dataBytes, 4);
+  out.write('WAVE', 8, 'ascii');
+  out.write('fmt ', 12, 'ascii');
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20); // PCM
+  out.writeUInt16LE(1, 22); // mono
+  out.writeUInt32LE(rate, 24);
+  out.writeUInt32LE(rate * 2, 28);
+  out.writeUInt16LE(2, 32);
+  out.writeUInt16LE(16, 34);
+  out.write('data', 36, 'ascii');
+  out.writeUInt32LE(dataBytes, 40);
+  pcm16ToBytes(pcm).copy(out, 44);
+  return out;
+}
+
+export interface ParsedWav {
+  sampleRate: number;
+  channels: number;
+  /** Interleaved when channels > 1. */
+  pcm: Int16Array;
+}
+
+/**
+ * Parse a PCM16 WAV (any chunk order, skips LIST etc.). Throws a RangeError
+ * naming the problem for anything else; use decodeAudioFile for other codecs.
+ */
+export function parseWav(buf: Uint8Array): ParsedWav {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 12 || b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') {
+    throw new RangeError('not a RIFF/WAVE file');
+  }
+  let at = 12;
+  let fmt: { format: number; channels: number; rate: number; bits: number } | null = null;
+  while (at + 8 <= b.length) {
+    const id = b.toString('ascii', at, at + 4);
+    const size = b.readUInt32LE(at + 4);
+    const body = at + 8;
+    if (id === 'fmt ') {
+      if (size < 16 || body + 16 > b.length) throw new RangeError('truncated fmt chunk');
+      fmt = {
+        format: b.readUInt16LE(body),
+        channels: b.readUInt16LE(body + 2),
+        rate: b.readUInt32LE(body + 4),
+        bits: b.readUInt16LE(body + 14),
+      };
+      // WAVE_FORMAT_EXTENSIBLE carries the real format in its sub-format GUID.
+      if (fmt.format === 0xfffe && size >= 26 && body + 26 <= b.length) fmt.format = b.readUInt16LE(body + 24);
+    } else if (id === 'data') {
+      if (!fmt) throw new RangeError('data chunk before fmt chunk');
+      if (fmt.format !== 1 || fmt.bits !== 16) {
+        throw new RangeError(`only PCM16 WAV is supported (format ${fmt.format}, ${fmt.bits} bits)`);
+      }
+      // Streamed WAVs (ffmpeg to a pipe) write a bogus size: clamp to what is there.
+      let end = Math.min(b.length, body + size);
+      end -= (end - body) % 2;
+      return { sampleRate: fmt.rate, channels: fmt.channels, pcm: bytesToPcm16(b.subarray(body, end)) };
+    }
+    at = body + size + (size % 2); // chunks are word-aligned
+  }
+  throw new RangeError('no data chunk');
+}

@@ -1,0 +1,247 @@
+/**
+ * Streaming rational resampler: polyphase windowed-sinc (Kaiser window).
+ *
+ * For from→to we upsample by L and decimate by M (L/M = to/from in lowest
+ * terms) without ever materialising the upsampled signal: output n sits at
+ * input position n·M/L, i.e. between input samples i = ⌊n·M/L⌋ and i+1 at
+ * fractional phase p = (n·M mod L)/L, and is the dot product of the input
+ * around i with the precomputed filter for phase p.
+ *
+ * The low-pass cutoff is CUTOFF × the lower Nyquist, so downsampling removes
+ * what would alias (a 6 kHz tone does not fold into 16k→8k output) and
+ * upsampling removes imaging. The filter is centred (zero-phase), so output
+ * is time-aligned with input; the price is HALF_ZEROS/cutoff input samples of
+ * look-ahead latency (~1 ms at 24k→16k), released by flush().
+ *
+ * Output is identical however the input is chunked: it depends only on the
+ * absolute sample positions, never on chunk boundaries.
+ */
+
+/** Fraction of the lower Nyquist frequency that passes; the rest is transition band. */
+const CUTOFF = 0.9;
+/** Sinc zero crossings on each side: more = sharper transition, more work. */
+const HALF_ZEROS = 8;
+/** Kaiser β: ~80 dB stopband for the window itself. */
+const KAISER_BETA = 8;
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+function besselI0(x: number): number {
+  let sum = 1;
+  let term = 1;
+  for (let k = 1; k < 50; k++) {
+    term *= (x / (2 * k)) ** 2;
+    sum += term;
+    if (term < 1e-12 * sum) break;
+  }
+  return sum;
+}
+
+interface Filter {
+  taps: number; // per phase (multiple of 4)
+  half: number; // taps / 2: input samples needed ahead of i
+  coeffs: Float32Array; // L × taps, phase-major
+}
+
+const filterCache = new Map<string, Filter>();
+
+function designFilter(L: number, M: number): Filter {
+  const key = `${L}/${M}`;
+  const cached = filterCache.get(key);
+  if (cached) return cached;
+  // Cutoff as a fraction of the input sample rate (cycles/sample ×2).
+  const fc = CUTOFF * Math.min(1, L / M);
+  // taps is a multiple of 4 for the unrolled inner loop.
+  const half = 2 * Math.ceil(HALF_ZEROS / fc / 2);
+  const taps = 2 * half;
+  const coeffs = new Float32Array(L * taps);
+  const i0b = besselI0(KAISER_BETA);
+  for (let p = 0; p < L; p++) {
+    let sum = 0;
+    for (let k = 0; k < taps; k++) {
+      // Tap k multiplies x[i - half + 1 + k]; d is its distance from the output point.
+      const d = k - half + 1 - p / L;
+      const x = fc * d;
+      const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+      const r = d / half;
+      const w = Math.abs(r) >= 1 ? 0 : besselI0(KAISER_BETA * Math.sqrt(1 - r * r)) / i0b;
+      const h = fc * sinc * w;
+      coeffs[p * taps + k] = h;
+      sum += h;
+    }
+    // Unity DC gain in every phase, so a constant stays constant (no ripple at rate L).
+    for (let k = 0; k < taps; k++) coeffs[p * taps + k]! /= sum;
+  }
+  const f = { taps, half, coeffs };
+  filterCache.set(key, f);
+  return f;
+}
+
+export class Resampler {
+  readonly fromRate: number;
+  readonly toRate: number;
+  private readonly L: number;
+  private readonly M: number;
+  private readonly filter: Filter | null;
+  /** Input history as floats; buf[0] is absolute input sample `bufStart`. */
+  private buf: Float32Array;
+  private bufLen = 0;
+  private bufStart = 0;
+  /** Next output: input index i and phase numerator p (0 ≤ p < L). */
+  private nextI = 0;
+  private nextP = 0;
+  private totalIn = 0;
+  private totalOut = 0;
+
+  constructor(fromRate: number, toRate: number) {
+    if (!(fromRate > 0 && toRate > 0) || !Number.isInteger(fromRate) || !Number.isInteger(toRate)) {
+      throw new RangeError(`sample rates must be positive integers, got ${fromRate} → ${toRate}`);
+    }
+    this.fromRate = fromRate;
+    this.toRate = toRate;
+    const g = gcd(fromRate, toRate);
+    this.L = toRate / g;
+    this.M = fromRate / g;
+    this.filter = fromRate === toRate ? null : designFilter(this.L, this.M);
+    this.buf = new Float32Array(4096);
+    this.resetState();
+  }
+
+  /** Output samples that `n` more input samples can produce at most (for sizing `out`). */
+  maxOutput(n: number): number {
+    return Math.ceil(((this.totalIn + n) * this.L) / this.M) - this.totalOut + 1;
+  }
+
+  /** Resample a chunk; returns a new array (see processInto for the allocation-free form). */
+  process(input: Int16Array): Int16Array {
+    if (!this.filter) return input.slice();
+    const out = new Int16Array(this.maxOutput(input.length));
+    const n = this.processInto(input, out);
+    return n === out.length ? out : out.slice(0, n);
+  }
+
+  /**
+   * Allocation-free once warmed up: writes into `out` (length ≥ maxOutput(input.length))
+   * and returns the number of samples written.
+   */
+  processInto(input: Int16Array, out: Int16Array): number {
+    if (!this.filter) {
+      out.set(input);
+      return input.length;
+    }
+    this.append(input);
+    return this.emit(out, this.bufStart + this.bufLen);
+  }
+
+  /** End of stream: release the look-ahead tail (input is zero-padded) and reset. */
+  flush(): Int16Array {
+    if (!this.filter) {
+      this.resetState();
+      return new Int16Array(0);
+    }
+    const total = Math.ceil((this.totalIn * this.L) / this.M);
+    const out = new Int16Array(Math.max(0, total - this.totalOut));
+    const pad = new Int16Array(this.filter.half + 1);
+    this.append(pad);
+    const n = this.emit(out, this.bufStart + this.bufLen, total);
+    this.resetState();
+    return n === out.length ? out : out.slice(0, n);
+  }
+
+  /** Forget all history (for a new stream). */
+  reset(): void {
+    this.resetState();
+  }
+
+  private resetState(): void {
+    const half = this.filter?.half ?? 0;
+    // Pretend half-1 zeros precede the stream so the first outputs have full context.
+    this.bufStart = -(half - 1);
+    this.bufLen = Math.max(0, half - 1);
+    this.buf.fill(0, 0, this.bufLen);
+    this.nextI = 0;
+    this.nextP = 0;
+    this.totalIn = 0;
+    this.totalOut = 0;
+  }
+
+  private append(input: Int16Array): void {
+    const need = this.bufLen + input.length;
+    if (need > this.buf.length) {
+      let cap = this.buf.length;
+      while (cap < need) cap *= 2;
+      const grown = new Float32Array(cap);
+      grown.set(this.buf.subarray(0, this.bufLen));
+      this.buf = grown;
+    }
+    const buf = this.buf;
+    let at = this.bufLen;
+    for (let j = 0; j < input.length; j++) buf[at++] = input[j]!;
+    this.bufLen = need;
+    if (input.length > 0) this.totalIn += input.length;
+  }
+
+  /** Emit outputs whose window lies within the buffer; stop at `limit` outputs if given. */
+  private emit(out: Int16Array, availEnd: number, limit = Infinity): number {
+    const { taps, half, coeffs } = this.filter!;
+    const L = this.L;
+    const M = this.M;
+    const buf = this.buf;
+    let i = this.nextI;
+    let p = this.nextP;
+    let n = 0;
+    let produced = this.totalOut;
+    const offset = 1 - half - this.bufStart;
+    // Output at (i, p) needs input up to i + half (inclusive).
+    while (i + half < availEnd && produced < limit) {
+      const base = i + offset;
+      const c0 = p * taps;
+      // Four accumulators: breaks the add dependency chain (≈2× faster in V8).
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let k = 0; k < taps; k += 4) {
+        a0 += buf[base + k]! * coeffs[c0 + k]!;
+        a1 += buf[base + k + 1]! * coeffs[c0 + k + 1]!;
+        a2 += buf[base + k + 2]! * coeffs[c0 + k + 2]!;
+        a3 += buf[base + k + 3]! * coeffs[c0 + k + 3]!;
+      }
+      const r = Math.round(a0 + a1 + a2 + a3);
+      out[n++] = r > 32767 ? 32767 : r < -32768 ? -32768 : r;
+      produced++;
+      p += M;
+      while (p >= L) {
+        p -= L;
+        i++;
+      }
+    }
+    this.nextI = i;
+    this.nextP = p;
+    this.totalOut = produced;
+    // Drop history the next output no longer needs (copyWithin: no allocation).
+    const keepFrom = i - half + 1 - this.bufStart;
+    if (keepFrom > 0) {
+      const drop = Math.min(keepFrom, this.bufLen);
+      buf.copyWithin(0, drop, this.bufLen);
+      this.bufLen -= drop;
+      this.bufStart += drop;
+    }
+    return n;
+  }
+}
+
+/** One-shot resampling of a whole signal (same filter as the streaming form). */
+export function resample(input: Int16Array, from: number, to: number): Int16Array {
+  if (from === to) return input.slice();
+  const r = new Resampler(from, to);
+  const head = r.process(input);
+  const tail = r.flush();
+  const out = new Int16Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  return out;
+}
