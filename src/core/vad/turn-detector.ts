@@ -1,0 +1,150 @@
+/**
+ * Turn detection for one call's input: the VAD plus a ring buffer of the last
+ * seconds of 16 kHz audio, so a finished turn comes with its audio (from
+ * audioStartMs, which includes prefix padding, to audioEndMs).
+ *
+ * With options = null there is no VAD (turn_detection: null): audio is only
+ * buffered until commit() — the input_audio_buffer.commit of the protocol.
+ *
+ * Memory is bounded: the ring holds MAX_UTTERANCE_MS plus slack (≈ 2 MB).
+ * - VAD mode: an utterance reaching MAX_UTTERANCE_MS (60 s) is ended there
+ *   (speech_stopped at the cap, no silence added); if the caller keeps
+ *   talking, the VAD starts a new turn as soon as it confirms speech again.
+ * - Manual mode: only the most recent MAX_UTTERANCE_MS are kept; older audio
+ *   is dropped and commit() reports the later audioStartMs honestly.
+ */
+import { Vad, type VadOptions } from './vad';
+
+export const TURN_SAMPLE_RATE = 16000;
+export const MAX_UTTERANCE_MS = 60_000;
+const SLACK_MS = 5_000; // prefix padding, onset backtracking and confirmation delay
+const CAPACITY = ((MAX_UTTERANCE_MS + SLACK_MS) * TURN_SAMPLE_RATE) / 1000;
+const SAMPLES_PER_MS = TURN_SAMPLE_RATE / 1000;
+/** Large pushes are fed in slices so the cap is enforced before the ring wraps. */
+const MAX_SLICE = TURN_SAMPLE_RATE;
+
+export type TurnEvent =
+  | { type: 'speech_started'; audioStartMs: number }
+  | { type: 'speech_stopped'; audioEndMs: number; audio: Int16Array };
+
+export interface CommittedAudio {
+  audio: Int16Array;
+  audioStartMs: number;
+  audioEndMs: number;
+}
+
+export class TurnDetector {
+  private vad: Vad | null = null;
+  /** Session sample at which the current VAD's timeline starts. */
+  private vadOrigin = 0;
+  private readonly ring = new Int16Array(CAPACITY);
+  /** Samples pushed since the session began. */
+  private total = 0;
+  /** First sample not yet handed over (last turn end, commit or clear). */
+  private pendingFrom = 0;
+  /** Start of the turn in progress (session samples), or -1. */
+  private turnStart = -1;
+
+  constructor(o: VadOptions | null) {
+    this.updateOptions(o);
+  }
+
+  /** Switch between VAD and manual turns, or retune the VAD; the timeline carries on. */
+  updateOptions(o: VadOptions | null): void {
+    if (o === null) {
+      this.vad = null;
+      this.turnStart = -1;
+      return;
+    }
+    const opts = { ...o, sampleRate: TURN_SAMPLE_RATE };
+    if (this.vad) this.vad.setOptions(opts);
+    else {
+      this.vad = new Vad(opts);
+      this.vadOrigin = this.total;
+    }
+  }
+
+  get vadEnabled(): boolean {
+    return this.vad !== null;
+  }
+
+  /** Audio waiting since the last turn, commit or clear (capped by the ring). */
+  get bufferedMs(): number {
+    return (this.total - this.readableFrom(this.pendingFrom)) / SAMPLES_PER_MS;
+  }
+
+  /** Milliseconds of audio pushed since the session began. */
+  get currentMs(): number {
+    return this.total / SAMPLES_PER_MS;
+  }
+
+  push(samples16k: Int16Array): TurnEvent[] {
+    let events: TurnEvent[] | null = null;
+    for (let at = 0; at < samples16k.length; at += MAX_SLICE) {
+      const slice = samples16k.subarray(at, Math.min(samples16k.length, at + MAX_SLICE));
+      this.write(slice);
+      if (!this.vad) continue;
+      for (const ev of this.vad.push(slice)) (events ??= []).push(this.toTurnEvent(ev.type, ev.type === 'speech_started' ? ev.audioStartMs : ev.audioEndMs));
+      if (this.turnStart >= 0 && this.total - this.turnStart >= MAX_UTTERANCE_MS * SAMPLES_PER_MS) {
+        const ev = this.vad.endTurn();
+        if (ev?.type === 'speech_stopped') (events ??= []).push(this.toTurnEvent('speech_stopped', ev.audioEndMs));
+      }
+    }
+    return events ?? [];
+  }
+
+  /** Manual commit: everything buffered since the last turn/commit/clear; null if empty. */
+  commit(): CommittedAudio | null {
+    const from = this.readableFrom(this.pendingFrom);
+    const to = this.total;
+    this.pendingFrom = to;
+    this.turnStart = -1;
+    this.vad?.reset();
+    if (to <= from) return null;
+    return { audio: this.read(from, to), audioStartMs: from / SAMPLES_PER_MS, audioEndMs: to / SAMPLES_PER_MS };
+  }
+
+  /** Drop buffered audio and any turn in progress (input_audio_buffer.clear). */
+  clear(): void {
+    this.pendingFrom = this.total;
+    this.turnStart = -1;
+    this.vad?.reset();
+  }
+
+  private toTurnEvent(type: 'speech_started' | 'speech_stopped', vadMs: number): TurnEvent {
+    const sample = Math.min(this.total, this.vadOrigin + Math.round(vadMs * SAMPLES_PER_MS));
+    if (type === 'speech_started') {
+      // Padding never reaches back past audio already handed over or dropped.
+      this.turnStart = Math.max(sample, this.readableFrom(this.pendingFrom));
+      return { type, audioStartMs: this.turnStart / SAMPLES_PER_MS };
+    }
+    const from = this.turnStart >= 0 ? this.readableFrom(this.turnStart) : this.readableFrom(this.pendingFrom);
+    const audio = this.read(from, sample);
+    this.pendingFrom = sample;
+    this.turnStart = -1;
+    return { type, audioEndMs: sample / SAMPLES_PER_MS, audio };
+  }
+
+  private readableFrom(sample: number): number {
+    return Math.max(sample, this.total - CAPACITY);
+  }
+
+  private write(s: Int16Array): void {
+    // s is at most MAX_SLICE < CAPACITY samples.
+    const pos = this.total % CAPACITY;
+    const first = Math.min(s.length, CAPACITY - pos);
+    this.ring.set(s.subarray(0, first), pos);
+    if (first < s.length) this.ring.set(s.subarray(first), 0);
+    this.total += s.length;
+  }
+
+  /** Copy out [from, to) (session samples); the range must still be in the ring. */
+  private read(from: number, to: number): Int16Array {
+    const out = new Int16Array(Math.max(0, to - from));
+    const pos = from % CAPACITY;
+    const first = Math.min(out.length, CAPACITY - pos);
+    out.set(this.ring.subarray(pos, pos + first));
+    if (first < out.length) out.set(this.ring.subarray(0, out.length - first), first);
+    return out;
+  }
+}
