@@ -1,0 +1,81 @@
+/** Businesses, their API keys (hashed) and customer directories, in Redis. */
+import { Business, type Customer } from '../contracts/business';
+import { hashSecret, randomToken } from '../core/secrets';
+import type { Keys, Redis } from './redis';
+
+export interface ApiKeyRecord {
+  business_id: string;
+  key_id: string;
+  created_at: number;
+}
+
+export class BusinessStore {
+  constructor(private readonly redis: Redis, private readonly keys: Keys) {}
+
+  async get(id: string): Promise<Business | null> {
+    const raw = await this.redis.get(this.keys.business(id));
+    return raw ? Business.parse(JSON.parse(raw)) : null;
+  }
+
+  async put(b: Business): Promise<void> {
+    await this.redis.multi().set(this.keys.business(b.id), JSON.stringify(b)).sadd(this.keys.businesses(), b.id).exec();
+  }
+
+  async list(): Promise<Business[]> {
+    const ids = (await this.redis.smembers(this.keys.businesses())).sort();
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(ids.map((id) => this.keys.business(id)));
+    return raws.flatMap((r) => (r ? [Business.parse(JSON.parse(r))] : []));
+  }
+
+  /** Deletes the business, its keys and its customer directory. Returns false if it did not exist. */
+  async delete(id: string): Promise<boolean> {
+    const keyHashes = await this.redis.hvals(this.keys.businessKeys(id));
+    const m = this.redis
+      .multi()
+      .del(this.keys.business(id), this.keys.businessKeys(id), this.keys.customers(id))
+      .srem(this.keys.businesses(), id);
+    for (const h of keyHashes) m.del(this.keys.apiKey(h));
+    const res = await m.exec();
+    return Number(res?.[0]?.[1] ?? 0) > 0;
+  }
+
+  /** Creates a business API key; the plain key is returned once and never stored. */
+  async createKey(businessId: string): Promise<{ id: string; key: string }> {
+    const id = `bk_${randomToken(9)}`;
+    const key = `vak_${randomToken(24)}`;
+    const hash = hashSecret(key);
+    const rec: ApiKeyRecord = { business_id: businessId, key_id: id, created_at: Date.now() };
+    await this.redis
+      .multi()
+      .set(this.keys.apiKey(hash), JSON.stringify(rec))
+      .hset(this.keys.businessKeys(businessId), id, hash)
+      .exec();
+    return { id, key };
+  }
+
+  async listKeys(businessId: string): Promise<string[]> {
+    return (await this.redis.hkeys(this.keys.businessKeys(businessId))).sort();
+  }
+
+  async revokeKey(businessId: string, keyId: string): Promise<boolean> {
+    const hash = await this.redis.hget(this.keys.businessKeys(businessId), keyId);
+    if (!hash) return false;
+    await this.redis.multi().del(this.keys.apiKey(hash)).hdel(this.keys.businessKeys(businessId), keyId).exec();
+    return true;
+  }
+
+  async resolveKey(key: string): Promise<ApiKeyRecord | null> {
+    const raw = await this.redis.get(this.keys.apiKey(hashSecret(key)));
+    return raw ? (JSON.parse(raw) as ApiKeyRecord) : null;
+  }
+
+  async putCustomer(businessId: string, c: Customer): Promise<void> {
+    await this.redis.hset(this.keys.customers(businessId), c.phone_number, JSON.stringify(c));
+  }
+
+  async getCustomer(businessId: string, e164: string): Promise<Customer | null> {
+    const raw = await this.redis.hget(this.keys.customers(businessId), e164);
+    return raw ? (JSON.parse(raw) as Customer) : null;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * A call's output stream (Redis stream): workers append StageOutput records (audio as raw bytes
+ * next to the JSON), the gateway reads them with blocking XREAD in order.
+ */
+import type { StageOutput } from '../contracts/output';
+import type { Keys, Redis } from './redis';
+
+export interface OutputRecord {
+  id: string;
+  out: StageOutput;
+  audio?: Buffer;
+}
+
+/** Enough for a long answer; older entries are trimmed (the gateway has read them long before). */
+const MAX_LEN = 5_000;
+
+export class OutputStream {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly ttlS: number,
+  ) {}
+
+  async write(callId: string, out: StageOutput, audio?: Uint8Array): Promise<void> {
+    const key = this.keys.callOutput(callId);
+    const fields: (string | Buffer)[] = ['o', JSON.stringify(out)];
+    if (audio) fields.push('a', Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength));
+    await this.redis.multi().xadd(key, 'MAXLEN', '~', MAX_LEN, '*', ...fields).expire(key, this.ttlS).exec();
+  }
+
+  /** The id to start reading from so that only records written from now on are seen. */
+  async tail(callId: string): Promise<string> {
+    const last = await this.redis.xrevrange(this.keys.callOutput(callId), '+', '-', 'COUNT', 1);
+    return last[0]?.[0] ?? '0-0';
+  }
+
+  /**
+   * Reads records after `lastId`, blocking up to `blockMs` on the given connection (a blocking
+   * XREAD holds its connection: give each reader its own).
+   */
+  static async read(conn: Redis, key: string, lastId: string, blockMs: number): Promise<OutputRecord[]> {
+    const res = await conn.xreadBuffer('COUNT', 200, 'BLOCK', blockMs, 'STREAMS', key, lastId);
+    if (!res) return [];
+    const records: OutputRecord[] = [];
+    for (const [, entries] of res) {
+      for (const [idBuf, fields] of entries) {
+        let out: StageOutput | undefined;
+        let audio: Buffer | undefined;
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          const name = fields[i]!.toString();
+          if (name === 'o') out = JSON.parse(fields[i + 1]!.toString()) as StageOutput;
+          else if (name === 'a') audio = fields[i + 1];
+        }
+        if (out) records.push({ id: idBuf.toString(), out, ...(audio ? { audio } : {}) });
+      }
+    }
+    return records;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * BullMQ queues for the three stages. Stalled-job recovery is tuned for voice: a job whose worker
+ * died is taken up again within ~10 s (lock 5 s + stalled check every 5 s), not BullMQ's 30–60 s.
+ */
+import { Queue, Worker, type Job, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import type { Stage } from '../config';
+import type { Keys, Redis } from './redis';
+
+export const STAGES: Stage[] = ['stt', 'llm', 'tts'];
+
+export const VOICE_WORKER_OPTIONS = {
+  lockDuration: 5_000,
+  stalledInterval: 5_000,
+  maxStalledCount: 3,
+} satisfies Partial<WorkerOptions>;
+
+/** Provider retries happen inside the processor (with backoff); BullMQ retries cover crashes. */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 2,
+  backoff: { type: 'fixed', delay: 200 },
+  removeOnComplete: { age: 600, count: 1000 },
+  removeOnFail: { age: 3600, count: 1000 },
+};
+
+export type Queues = Record<Stage, Queue>;
+
+export function createQueues(connection: Redis, keys: Keys): Queues {
+  const make = (stage: Stage) =>
+    new Queue(stage, { connection, prefix: keys.queuePrefix(), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  return { stt: make('stt'), llm: make('llm'), tts: make('tts') };
+}
+
+export async function closeQueues(q: Queues): Promise<void> {
+  await Promise.all(Object.values(q).map((x) => x.close()));
+}
+
+export function createWorker<T>(
+  stage: Stage,
+  processor: Processor<T>,
+  connection: Redis,
+  keys: Keys,
+  opts: Partial<WorkerOptions> = {},
+): Worker<T> {
+  return new Worker<T>(stage, processor, {
+    connection,
+    prefix: keys.queuePrefix(),
+    concurrency: stage === 'tts' ? 64 : 32,
+    ...VOICE_WORKER_OPTIONS,
+    ...opts,
+  });
+}
+
+/**
+ * Deterministic job ids (`<callId>:<turnId>:<stage>`, and `<callId>:<turnId>:tts.<seq>` per
+ * sentence): a retried or repeated enqueue never duplicates work. BullMQ rejects custom ids with
+ * other than exactly three ':'-separated parts, hence `tts.<seq>` rather than `tts:<seq>`.
+ */
+export function jobId(callId: string, turnId: string, stage: Stage, seq?: number): string {
+  return seq === undefined ? `${callId}:${turnId}:${stage}` : `${callId}:${turnId}:${stage}.${seq}`;
+}
+
+export type { Job };

@@ -1,0 +1,69 @@
+/**
+ * Redis connections and the key naming scheme. Every key starts with REDIS_PREFIX; call-scoped
+ * keys share the hash tag `{callId}` so one call's keys live in one Redis Cluster slot (and a
+ * MULTI over them is legal there).
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type { Redis };
+
+export function createRedis(url: string, opts: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    // Commands wait (queued) while reconnecting instead of failing at once; BullMQ needs null.
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+    lazyConnect: true,
+    ...opts,
+  });
+}
+
+/** Connects, or fails with one clear message when Redis is unreachable (instead of retrying forever at start). */
+export async function connectRedis(url: string, opts: RedisOptions = {}): Promise<Redis> {
+  const redis = createRedis(url, opts);
+  const safeUrl = url.replace(/\/\/[^@]*@/, '//***@');
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 5 s')), 5_000).unref()),
+    ]);
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Cannot reach Redis at ${safeUrl} (${(err as Error).message}). Start Redis or set REDIS_URL.`);
+  }
+  return redis;
+}
+
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  // businesses and their keys
+  business(id: string) { return `${this.prefix}:business:${id}`; }
+  businesses() { return `${this.prefix}:businesses`; }
+  businessKeys(id: string) { return `${this.prefix}:business:${id}:keys`; }
+  apiKey(hash: string) { return `${this.prefix}:apikey:${hash}`; }
+  customers(businessId: string) { return `${this.prefix}:business:${businessId}:customers`; }
+  audit(businessId: string) { return `${this.prefix}:business:${businessId}:audit`; }
+  businessCalls(businessId: string) { return `${this.prefix}:business:${businessId}:calls`; }
+  activeCalls(businessId: string) { return `${this.prefix}:business:${businessId}:active`; }
+  rate(scope: string) { return `${this.prefix}:rate:${scope}`; }
+
+  // calls
+  calls() { return `${this.prefix}:calls`; }
+  clientSecret(hash: string) { return `${this.prefix}:secret:${hash}`; }
+  call(callId: string) { return `${this.prefix}:call:{${callId}}`; }
+  callHistory(callId: string) { return `${this.call(callId)}:history`; }
+  callTranscript(callId: string) { return `${this.call(callId)}:transcript`; }
+  callLog(callId: string) { return `${this.call(callId)}:log`; }
+  callOutput(callId: string) { return `${this.call(callId)}:out`; }
+  callEvents(callId: string) { return `${this.call(callId)}:events`; }
+  callTurns(callId: string) { return `${this.call(callId)}:turns`; }
+  callState(callId: string) { return `${this.call(callId)}:state`; }
+  callCancel(callId: string) { return `${this.call(callId)}:cancelled`; }
+  callAudio(callId: string, turnId: string) { return `${this.call(callId)}:audio:${turnId}`; }
+  callDone(callId: string) { return `${this.call(callId)}:done`; }
+  cancelChannel() { return `${this.prefix}:cancel`; }
+
+  /** BullMQ prefix; braces keep each queue's keys in one cluster slot. */
+  queuePrefix() { return `{${this.prefix}:q}`; }
+}

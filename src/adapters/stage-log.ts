@@ -1,0 +1,62 @@
+/**
+ * A call's stage log: one Redis stream per call, one entry per stage event
+ * ({ts, call_id, turn_id, stage, event, duration_ms, attempt, worker, data}). Users read it through
+ * GET /v1/calls/:id/logs; operators read the process log instead.
+ */
+import type { LogEvent, LogStage, StageLogEntry } from '../contracts/logs';
+import type { Keys, Redis } from './redis';
+
+export interface StageLogInput {
+  call_id: string;
+  turn_id?: string | null;
+  stage: LogStage;
+  event: LogEvent;
+  duration_ms?: number | null;
+  attempt?: number;
+  data?: Record<string, unknown>;
+}
+
+/** Bound per call: a long call keeps its last 10k entries. */
+const MAX_ENTRIES = 10_000;
+
+export class StageLog {
+  /** Redacts user content (transcripts, arguments) before it is stored; set per business by the caller. */
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly ttlS: number,
+    readonly worker: string,
+  ) {}
+
+  entry(e: StageLogInput): StageLogEntry {
+    return {
+      ts: Date.now(),
+      call_id: e.call_id,
+      turn_id: e.turn_id ?? null,
+      stage: e.stage,
+      event: e.event,
+      duration_ms: e.duration_ms ?? null,
+      attempt: e.attempt ?? 1,
+      worker: this.worker,
+      data: e.data ?? {},
+    };
+  }
+
+  async write(e: StageLogInput): Promise<StageLogEntry> {
+    const entry = this.entry(e);
+    const key = this.keys.callLog(e.call_id);
+    await this.redis
+      .multi()
+      .xadd(key, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', JSON.stringify(entry))
+      .expire(key, this.ttlS)
+      .exec();
+    return entry;
+  }
+
+  /** Entries after `afterId` (exclusive), oldest first, with their stream ids. */
+  async read(callId: string, afterId = '-', count = 10_000): Promise<{ id: string; entry: StageLogEntry }[]> {
+    const start = afterId === '-' ? '-' : `(${afterId}`;
+    const rows = await this.redis.xrange(this.keys.callLog(callId), start, '+', 'COUNT', count);
+    return rows.map(([id, fields]) => ({ id, entry: JSON.parse(fields[1] ?? '{}') as StageLogEntry }));
+  }
+}

@@ -1,0 +1,156 @@
+/** A business: who the agent works for, how it sounds, which tools it may use (DESIGN.md §5). */
+import { z } from 'zod';
+import { allowedVoices, type Mode, Session, SessionInput } from './session';
+import { ToolHandler } from './tools';
+
+export const BusinessId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 letters, digits, _ or -');
+
+export const REDACT_CATEGORIES = ['credit_card', 'ssn', 'email', 'phone'] as const;
+
+export const OutputFilter = z
+  .object({
+    redact: z.array(z.enum(REDACT_CATEGORIES)).default([]),
+    /** Extra regular expressions (JavaScript syntax) whose matches are masked. */
+    patterns: z
+      .array(
+        z.string().max(500).refine((p) => {
+          try {
+            new RegExp(p, 'g');
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'must be a valid regular expression'),
+      )
+      .max(20)
+      .default([]),
+    /** Also filter what the agent says, before TTS. */
+    speech: z.boolean().default(false),
+  })
+  .strict();
+
+export const Limits = z
+  .object({
+    max_concurrent_calls: z.number().int().min(1).max(10_000).default(20),
+    requests_per_minute: z.number().int().min(1).max(100_000).default(120),
+  })
+  .strict();
+
+export const OVERRIDABLE = ['voice', 'instructions', 'temperature', 'tools', 'tool_choice', 'turn_detection', 'modalities', 'input_audio_format', 'output_audio_format', 'max_response_output_tokens', 'speed', 'input_audio_transcription'] as const;
+
+export const BusinessInput = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    mode: z.enum(['chained', 'realtime']).default('chained'),
+    session: SessionInput,
+    tool_handlers: z.record(z.string(), ToolHandler).default({}),
+    fallback_message: z.string().min(1).max(1000).default("Sorry, I'm having trouble right now. One moment please."),
+    output_filter: OutputFilter.default({ redact: [], patterns: [], speech: false }),
+    limits: Limits.default({ max_concurrent_calls: 20, requests_per_minute: 120 }),
+    /** Session fields a call (POST /v1/calls or session.update) may change. */
+    allowed_overrides: z
+      .array(z.enum(OVERRIDABLE))
+      .default(['voice', 'instructions', 'temperature', 'turn_detection', 'input_audio_format', 'output_audio_format', 'modalities']),
+    /** Realtime mode: what happens when the upstream fails (end the call, or continue in chained mode). */
+    realtime_fallback: z.enum(['end_call', 'chained']).default('end_call'),
+  })
+  .strict();
+export type BusinessInput = z.input<typeof BusinessInput>;
+
+export const Business = z.object({
+  id: BusinessId,
+  name: z.string(),
+  mode: z.enum(['chained', 'realtime']),
+  session: Session,
+  tool_handlers: z.record(z.string(), ToolHandler),
+  fallback_message: z.string(),
+  output_filter: OutputFilter,
+  limits: Limits,
+  allowed_overrides: z.array(z.enum(OVERRIDABLE)),
+  realtime_fallback: z.enum(['end_call', 'chained']),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+export type Business = z.infer<typeof Business>;
+
+export interface BusinessDefaults {
+  llmModel: string;
+  realtimeModel: string;
+  extraVoices: readonly string[];
+}
+
+export class BusinessValidationError extends Error {
+  constructor(message: string, readonly param: string) {
+    super(message);
+  }
+}
+
+/** Fills mode-dependent defaults and checks what zod cannot see alone (voice per mode, handler names). */
+export function resolveBusiness(
+  id: string,
+  input: z.output<typeof BusinessInput>,
+  defaults: BusinessDefaults,
+  now: number,
+  createdAt = now,
+): Business {
+  const mode: Mode = input.mode;
+  const voice = input.session.voice ?? (mode === 'chained' ? 'nova' : 'alloy');
+  checkVoice(mode, voice, defaults.extraVoices);
+  const toolNames = new Set(input.session.tools.map((t) => t.name));
+  if (toolNames.size !== input.session.tools.length) {
+    throw new BusinessValidationError('Tool names must be unique.', 'session.tools');
+  }
+  for (const name of Object.keys(input.tool_handlers)) {
+    if (!toolNames.has(name)) {
+      throw new BusinessValidationError(`tool_handlers.${name} has no matching tool in session.tools.`, `tool_handlers.${name}`);
+    }
+  }
+  const session = Session.parse({
+    ...input.session,
+    voice,
+    model: input.session.model ?? (mode === 'chained' ? defaults.llmModel : defaults.realtimeModel),
+  });
+  return {
+    id,
+    name: input.name ?? id,
+    mode,
+    session,
+    tool_handlers: input.tool_handlers,
+    fallback_message: input.fallback_message,
+    output_filter: input.output_filter,
+    limits: input.limits,
+    allowed_overrides: input.allowed_overrides,
+    realtime_fallback: input.realtime_fallback,
+    created_at: createdAt,
+    updated_at: now,
+  };
+}
+
+export function checkVoice(mode: Mode, voice: string, extraVoices: readonly string[]): void {
+  const allowed = allowedVoices(mode, extraVoices);
+  if (!allowed.includes(voice)) {
+    throw new BusinessValidationError(
+      `session.voice: '${voice}' is not available in ${mode} mode. Allowed: ${allowed.join(', ')}.`,
+      'session.voice',
+    );
+  }
+}
+
+/** What GET returns: webhook secrets are write-only. */
+export function publicBusiness(b: Business): Business {
+  const handlers = Object.fromEntries(
+    Object.entries(b.tool_handlers).map(([k, h]) => [k, h.type === 'webhook' && h.secret ? { ...h, secret: '[set]' } : h]),
+  );
+  return { ...b, tool_handlers: handlers };
+}
+
+export const CustomerInput = z
+  .object({
+    name: z.string().min(1).max(200),
+    email: z.email().optional(),
+    account_id: z.string().max(100).optional(),
+    notes: z.string().max(2000).optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type Customer = z.infer<typeof CustomerInput> & { phone_number: string; updated_at: number };

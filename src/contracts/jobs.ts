@@ -1,0 +1,25 @@
+/** Stage job payloads (BullMQ job data). Ids are created by the gateway so every stage agrees on them. */
+export interface TurnRef {
+  call_id: string;
+  turn_id: string;
+  /** The response this turn produces (resp_…) and its assistant message item (item_…). */
+  response_id: string;
+  assistant_item_id: string;
+}
+
+export interface SttJob extends TurnRef {
+  user_item_id: string;
+  audio_ms: number;
+  /** Start the LLM when the transcript is in (server VAD with create_response). */
+  respond: boolean;
+}
+
+export interface LlmJob extends TurnRef {
+  /** Per-response overrides from response.create (instructions, temperature, modalities, …). */
+  overrides?: { instructions?: string; temperature?: number; modalities?: ('audio' | 'text')[]; max_output_tokens?: number | 'inf' } | undefined;
+}
+
+export interface TtsJob extends TurnRef {
+  seq: number;
+  text: string;
+}

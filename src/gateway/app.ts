@@ -1,0 +1,87 @@
+/**
+ * The Fastify app factory: plugins and routes, no listen(). main.ts (or a test) listens.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { ApiError } from '../errors';
+import type { Services } from './services';
+import { businessRoutes } from './routes/businesses';
+import { callRoutes } from './routes/calls';
+import { opsRoutes } from './routes/ops';
+
+export type App = FastifyInstance;
+export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
+
+const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes];
+
+export async function buildApp(s: Services): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: s.log.child({ component: 'gateway' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 25 * 1024 * 1024, // audio uploads: the transcription API's own limit
+    trustProxy: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(new ApiError(404, 'not_found_error', 'route_not_found', `No route ${req.method} ${req.url.split('?')[0]}.`).toBody());
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Voice agent API', version: '0.1.0', description: 'See README.md and DESIGN.md §5.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, {
+    options: {
+      maxPayload: 16 * 1024 * 1024,
+      // Select `realtime` when offered, never the key entry (PROTOCOLS.md §1.1).
+      handleProtocols: (protocols) => (protocols.has('realtime') ? 'realtime' : false),
+    },
+  });
+
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  for (const plugin of ROUTES) await plugin(typed, s);
+  return app;
+}
+
+function errorHandler(this: FastifyInstance, err: FastifyError | ApiError, _req: unknown, reply: import('fastify').FastifyReply) {
+  if (err instanceof ApiError) {
+    reply.code(err.status).headers(err.headers).send(err.toBody());
+    return;
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const first = err.validation[0];
+    const where = (err as { validationContext?: string }).validationContext ?? 'body';
+    const path = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+    const param = path || null;
+    const message = `Invalid ${where}${param ? ` field '${param}'` : ''}: ${first?.message ?? 'invalid value'}`;
+    reply.code(400).send(ApiError.badRequest(message, param, 'invalid_request').toBody());
+    return;
+  }
+  const status = (err as FastifyError).statusCode ?? 500;
+  if (status >= 500) this.log.error({ err }, 'unhandled error');
+  const e =
+    status === 413
+      ? new ApiError(413, 'invalid_request_error', 'payload_too_large', err.message)
+      : status === 415
+        ? new ApiError(415, 'invalid_request_error', 'unsupported_media_type', err.message)
+        : status < 500
+          ? new ApiError(status, 'invalid_request_error', (err as FastifyError).code ?? 'invalid_request', err.message)
+          : new ApiError(500, 'server_error', 'internal_error', 'Internal error; see the server log.');
+  reply.code(e.status).send(e.toBody());
+}

@@ -1,0 +1,64 @@
+/**
+ * Creating a call: shared by POST /v1/calls, the drop-in /v1/realtime endpoint and Twilio.
+ * The effective session is the business's session plus the overrides the business allows.
+ */
+import type { z } from 'zod';
+import { checkVoice, BusinessValidationError, type Business } from '../contracts/business';
+import type { CallRecord, CreateCallInput } from '../contracts/call';
+import { applySessionPatch, type Session, type SessionPatch } from '../contracts/session';
+import { newId } from '../core/protocol/ids';
+import { ApiError } from '../errors';
+import type { Services } from './services';
+
+export interface CreatedCall {
+  record: CallRecord;
+  client_secret: { value: string; expires_at: number };
+}
+
+/** Applies a client's session patch within what the business allows; throws a 400 naming the field. */
+export function overrideSession(business: Business, base: Session, patch: SessionPatch, extraVoices: readonly string[], param = 'session'): Session {
+  for (const field of Object.keys(patch)) {
+    if (!(business.allowed_overrides as string[]).includes(field)) {
+      throw new ApiError(400, 'invalid_request_error', 'override_not_allowed', `Business '${business.id}' does not allow calls to change session.${field}. Allowed: ${business.allowed_overrides.join(', ')}.`, `${param}.${field}`);
+    }
+  }
+  if (patch.voice !== undefined) {
+    try {
+      checkVoice(business.mode, patch.voice, extraVoices);
+    } catch (err) {
+      if (err instanceof BusinessValidationError) throw ApiError.badRequest(err.message, `${param}.voice`);
+      throw err;
+    }
+  }
+  return applySessionPatch(base, patch);
+}
+
+export async function createCall(s: Services, input: z.output<typeof CreateCallInput>): Promise<CreatedCall> {
+  const business = await s.businesses.get(input.business_id);
+  if (!business) throw ApiError.notFound('business', input.business_id);
+  const session = overrideSession(business, business.session, input.session ?? {}, s.config.extraVoices);
+  const record: CallRecord = {
+    id: newId('call'),
+    business_id: business.id,
+    mode: business.mode,
+    session,
+    status: 'active',
+    created_at: Date.now(),
+    ended_at: null,
+    end_reason: null,
+    metadata: input.metadata ?? {},
+  };
+  const client_secret = await s.calls.create(record, s.config.clientSecretTtlS);
+  return { record, client_secret };
+}
+
+export function callUrls(s: Services, callId: string, host: string | undefined) {
+  const base = s.config.publicUrl ?? `http://${host ?? `${s.config.host}:${s.config.port}`}`;
+  const ws = base.replace(/^http/, 'ws');
+  return {
+    stream: `${ws}/v1/calls/${callId}/stream`,
+    audio: `${base}/v1/calls/${callId}/audio`,
+    events: `${base}/v1/calls/${callId}/events`,
+    logs: `${base}/v1/calls/${callId}/logs`,
+  };
+}

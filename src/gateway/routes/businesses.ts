@@ -1,0 +1,118 @@
+/** Business admin routes (DESIGN.md §5 Businesses): config, API keys, customer directory. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  BusinessId,
+  BusinessInput,
+  BusinessValidationError,
+  CustomerInput,
+  publicBusiness,
+  resolveBusiness,
+  type Customer,
+} from '../../contracts/business';
+import { toE164 } from '../../core/phone';
+import { ApiError } from '../../errors';
+import { authenticate, requireAdmin, requireBusinessAccess } from '../auth';
+import type { Services } from '../services';
+
+const IdParams = z.object({ id: BusinessId });
+
+export function businessRoutes(root: FastifyInstance, s: Services) {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const tags = ['businesses'];
+
+  async function mustExist(id: string) {
+    const b = await s.businesses.get(id);
+    if (!b) throw ApiError.notFound('business', id);
+    return b;
+  }
+
+  app.put('/v1/businesses/:id', { schema: { tags, params: IdParams, body: BusinessInput } }, async (req, reply) => {
+    requireAdmin(await authenticate(req, s));
+    const existing = await s.businesses.get(req.params.id);
+    const now = Date.now();
+    let business;
+    try {
+      business = resolveBusiness(
+        req.params.id,
+        req.body,
+        { llmModel: s.config.llm.model, realtimeModel: s.config.realtime.model, extraVoices: s.config.extraVoices },
+        now,
+        existing?.created_at ?? now,
+      );
+    } catch (err) {
+      if (err instanceof BusinessValidationError) throw ApiError.badRequest(err.message, err.param);
+      throw err;
+    }
+    await s.businesses.put(business);
+    reply.code(existing ? 200 : 201);
+    return publicBusiness(business);
+  });
+
+  app.get('/v1/businesses', { schema: { tags } }, async (req) => {
+    const p = await authenticate(req, s);
+    const all = await s.businesses.list();
+    const visible = p.kind === 'admin' ? all : all.filter((b) => p.kind === 'business' && b.id === p.businessId);
+    return { object: 'list', data: visible.map(publicBusiness) };
+  });
+
+  app.get('/v1/businesses/:id', { schema: { tags, params: IdParams } }, async (req) => {
+    requireBusinessAccess(await authenticate(req, s), req.params.id);
+    return publicBusiness(await mustExist(req.params.id));
+  });
+
+  app.delete('/v1/businesses/:id', { schema: { tags, params: IdParams } }, async (req) => {
+    requireAdmin(await authenticate(req, s));
+    if (!(await s.businesses.delete(req.params.id))) throw ApiError.notFound('business', req.params.id);
+    return { id: req.params.id, deleted: true };
+  });
+
+  app.post('/v1/businesses/:id/keys', { schema: { tags, params: IdParams } }, async (req, reply) => {
+    requireAdmin(await authenticate(req, s));
+    await mustExist(req.params.id);
+    const key = await s.businesses.createKey(req.params.id);
+    reply.code(201);
+    return { ...key, business_id: req.params.id, note: 'Store this key now: it is shown only once.' };
+  });
+
+  app.get('/v1/businesses/:id/keys', { schema: { tags, params: IdParams } }, async (req) => {
+    requireAdmin(await authenticate(req, s));
+    await mustExist(req.params.id);
+    return { object: 'list', data: (await s.businesses.listKeys(req.params.id)).map((id) => ({ id })) };
+  });
+
+  app.delete(
+    '/v1/businesses/:id/keys/:key_id',
+    { schema: { tags, params: IdParams.extend({ key_id: z.string().min(1).max(100) }) } },
+    async (req) => {
+      requireAdmin(await authenticate(req, s));
+      if (!(await s.businesses.revokeKey(req.params.id, req.params.key_id))) throw ApiError.notFound('key', req.params.key_id);
+      return { id: req.params.key_id, deleted: true };
+    },
+  );
+
+  const PhoneParams = IdParams.extend({ phone_number: z.string().min(3).max(40) });
+  function e164(raw: string): string {
+    const n = toE164(raw);
+    if (!n) throw ApiError.badRequest(`'${raw}' is not a phone number (use E.164, e.g. +15550100123).`, 'phone_number');
+    return n;
+  }
+
+  app.put('/v1/businesses/:id/customers/:phone_number', { schema: { tags, params: PhoneParams, body: CustomerInput } }, async (req) => {
+    requireBusinessAccess(await authenticate(req, s), req.params.id);
+    await mustExist(req.params.id);
+    const customer: Customer = { ...req.body, phone_number: e164(req.params.phone_number), updated_at: Date.now() };
+    await s.businesses.putCustomer(req.params.id, customer);
+    return customer;
+  });
+
+  app.get('/v1/businesses/:id/customers/:phone_number', { schema: { tags, params: PhoneParams } }, async (req) => {
+    requireBusinessAccess(await authenticate(req, s), req.params.id);
+    await mustExist(req.params.id);
+    const phone = e164(req.params.phone_number);
+    const c = await s.businesses.getCustomer(req.params.id, phone);
+    if (!c) throw ApiError.notFound('customer', phone);
+    return c;
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * Runs one tool call for either mode: arguments are checked against the tool's JSON Schema (ajv)
+ * before any handler runs; unknown tools, invalid arguments, handler errors and timeouts all
+ * become an error result the model sees (so it can apologise or ask again) — never a broken call.
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { Business } from '../contracts/business';
+import type { ToolHandler } from '../contracts/tools';
+import type { BusinessStore } from '../adapters/business-store';
+import type { Keys, Redis } from '../adapters/redis';
+import type { StageLog } from '../adapters/stage-log';
+import { BUILTIN_HANDLERS } from './customer-support';
+import { callWebhook } from './webhook';
+
+export interface ToolRunDeps {
+  redis: Redis;
+  keys: Keys;
+  businesses: BusinessStore;
+  stageLog: StageLog;
+}
+
+export interface ToolRunContext {
+  business: Business;
+  callId: string;
+  turnId: string;
+  signal: AbortSignal;
+  attempt: number;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export interface ToolResult {
+  call_id: string;
+  name: string;
+  arguments: string;
+  output: string;
+  ok: boolean;
+  duration_ms: number;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validators = new Map<string, ValidateFunction>();
+
+function validatorFor(schema: Record<string, unknown>): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let v = validators.get(key);
+  if (!v) {
+    v = ajv.compile(schema);
+    if (validators.size > 1000) validators.clear();
+    validators.set(key, v);
+  }
+  return v;
+}
+
+class ToolError extends Error {}
+
+export async function runToolCall(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall): Promise<ToolResult> {
+  const started = Date.now();
+  const base = { call_id: call.id, name: call.name, arguments: call.arguments };
+  await deps.stageLog.write({ call_id: ctx.callId, turn_id: ctx.turnId, stage: 'tool', event: 'started', attempt: ctx.attempt, data: { ...base } });
+  let output: string;
+  let ok = true;
+  try {
+    output = JSON.stringify(await execute(deps, ctx, call));
+  } catch (err) {
+    ok = false;
+    output = JSON.stringify({ error: err instanceof ToolError ? err.message : `Tool '${call.name}' failed: ${(err as Error).message}` });
+  }
+  const duration_ms = Date.now() - started;
+  await deps.stageLog.write({
+    call_id: ctx.callId,
+    turn_id: ctx.turnId,
+    stage: 'tool',
+    event: ok ? 'completed' : 'failed',
+    attempt: ctx.attempt,
+    duration_ms,
+    data: { ...base, output },
+  });
+  return { ...base, output, ok, duration_ms };
+}
+
+async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall): Promise<unknown> {
+  const tool = ctx.business.session.tools.find((t) => t.name === call.name);
+  if (!tool) throw new ToolError(`Unknown tool '${call.name}'.`);
+  let args: unknown;
+  try {
+    args = JSON.parse(call.arguments || '{}');
+  } catch {
+    throw new ToolError(`Arguments for '${call.name}' are not valid JSON.`);
+  }
+  const validate = validatorFor(tool.parameters ?? { type: 'object' });
+  if (!validate(args)) {
+    const e = validate.errors?.[0];
+    throw new ToolError(`Invalid arguments for '${call.name}': ${e?.instancePath || '(root)'} ${e?.message ?? 'is invalid'}.`);
+  }
+  const handler: ToolHandler = ctx.business.tool_handlers[call.name] ?? { type: 'builtin' };
+  switch (handler.type) {
+    case 'builtin': {
+      const fn = BUILTIN_HANDLERS[call.name];
+      if (!fn) throw new ToolError(`Tool '${call.name}' has no builtin handler; configure tool_handlers.${call.name}.`);
+      return fn(args as Record<string, unknown>, {
+        businessId: ctx.business.id,
+        callId: ctx.callId,
+        getCustomer: (b, phone) => deps.businesses.getCustomer(b, phone),
+        saveTicket: async (b, ticket) => {
+          await deps.redis.rpush(`${deps.keys.business(b)}:tickets`, JSON.stringify(ticket));
+        },
+        requestCallAction: async (action, reason) => {
+          await deps.redis.publish(`${deps.keys.call(ctx.callId)}:actions`, JSON.stringify({ action, reason }));
+        },
+      });
+    }
+    case 'webhook':
+      return callWebhook(handler, { call_id: ctx.callId, business_id: ctx.business.id, tool: call.name, call_id_tool: call.id, arguments: args }, ctx.signal);
+    case 'client':
+      return waitForClientResult(deps, ctx, call, handler.timeout_ms);
+  }
+}
+
+/** The client answers with a function_call_output item; the gateway pushes it to this list. */
+export function clientResultKey(keys: Keys, callId: string, toolCallId: string): string {
+  return `${keys.callState(callId)}:toolresult:${toolCallId}`;
+}
+
+async function waitForClientResult(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, timeoutMs: number): Promise<unknown> {
+  const conn = deps.redis.duplicate();
+  const onAbort = () => conn.disconnect();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await conn.blpop(clientResultKey(deps.keys, ctx.callId, call.id), timeoutMs / 1000);
+    if (!res) throw new ToolError(`The client did not answer tool '${call.name}' within ${timeoutMs} ms.`);
+    try {
+      return JSON.parse(res[1]);
+    } catch {
+      return res[1];
+    }
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    conn.disconnect();
+  }
+}

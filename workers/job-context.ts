@@ -1,0 +1,38 @@
+/**
+ * What every stage processor does around its real work: count the attempt (a stalled job that is
+ * re-delivered does not raise BullMQ's attemptsMade, so redeliveries are counted in Redis), watch
+ * for the turn's cancellation, and write stage-log entries with that attempt number.
+ */
+import type { Job } from 'bullmq';
+import type { LogEvent, LogStage } from '../src/contracts/logs';
+import type { TurnRef } from '../src/contracts/jobs';
+import type { WorkerDeps } from './runtime';
+
+export interface JobContext {
+  attempt: number;
+  signal: AbortSignal;
+  startedAt: number;
+  log(event: LogEvent, data?: Record<string, unknown>, durationMs?: number | null): Promise<void>;
+  release(): void;
+}
+
+export async function beginJob(deps: WorkerDeps, job: Job<TurnRef>, stage: LogStage): Promise<JobContext> {
+  const { call_id, turn_id } = job.data;
+  const attemptsKey = `${deps.keys.callState(call_id)}:attempts`;
+  const [[, attempt]] = (await deps.redis.multi().hincrby(attemptsKey, job.id ?? job.name, 1).expire(attemptsKey, deps.config.callTtlS).exec()) as [[null, number]];
+  const watch = deps.cancel.watch(call_id, turn_id);
+  const startedAt = Date.now();
+  return {
+    attempt,
+    signal: watch.signal,
+    startedAt,
+    release: watch.release,
+    async log(event, data = {}, durationMs = null) {
+      await deps.stageLog.write({ call_id, turn_id, stage, event, attempt, duration_ms: durationMs, data });
+    },
+  };
+}
+
+export function isAbort(err: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (err as Error)?.name === 'AbortError' || (err as Error)?.name === 'APIUserAbortError';
+}

@@ -1,0 +1,208 @@
+/**
+ * LLM stage: the call's history → streaming chat completion (with the business's tools) →
+ * text deltas to the gateway and one TTS job per sentence as soon as it is complete, so the first
+ * audio does not wait for the whole answer. Tool calls run between rounds (bounded).
+ */
+import type { Job } from 'bullmq';
+import type OpenAI from 'openai';
+import type { LlmJob, TtsJob } from '../src/contracts/jobs';
+import type { CallRecord } from '../src/contracts/call';
+import type { Business } from '../src/contracts/business';
+import { toChatTool } from '../src/contracts/tools';
+import { SentenceSplitter } from '../src/core/sentences';
+import { ToolCallAccumulator, type CompletedToolCall } from '../src/core/tool-call-accumulator';
+import { jobId } from '../src/adapters/queues';
+import { describeError, withRetries } from '../src/adapters/retry';
+import { runToolCall } from '../src/tools/executor';
+import { beginJob, isAbort, type JobContext } from './job-context';
+import type { WorkerDeps } from './runtime';
+
+const MAX_TOOL_ROUNDS = 4;
+
+type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+
+export function createLlmProcessor(deps: WorkerDeps) {
+  return async function processLlm(job: Job<LlmJob>): Promise<void> {
+    const d = job.data;
+    const ctx = await beginJob(deps, job, 'llm');
+    try {
+      if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
+      const call = await deps.calls.get(d.call_id);
+      const business = call && (await deps.businesses.get(call.business_id));
+      if (!call || !business) return void (await ctx.log('failed', { error: 'call or business not found' }));
+      await ctx.log('started', { queue_wait_ms: ctx.startedAt - job.timestamp });
+      await deps.output.write(d.call_id, { kind: 'response_started', turn_id: d.turn_id });
+      await new LlmTurn(deps, d, ctx, call, business).run();
+    } finally {
+      ctx.release();
+    }
+  };
+}
+
+class LlmTurn {
+  private readonly splitter = new SentenceSplitter();
+  private text = '';
+  private seq = 0;
+  private firstOutputLogged = false;
+  private readonly speak: boolean;
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly d: LlmJob,
+    private readonly ctx: JobContext,
+    private readonly call: CallRecord,
+    private readonly business: Business,
+  ) {
+    this.speak = (d.overrides?.modalities ?? call.session.modalities).includes('audio');
+  }
+
+  async run(): Promise<void> {
+    const { deps, d, ctx } = this;
+    const messages = await this.messages();
+    let usage: Record<string, number> | undefined;
+    try {
+      for (let round = 0; round <= MAX_TOOL_ROUNDS; round++) {
+        const allowTools = round < MAX_TOOL_ROUNDS;
+        const result = await withRetries(() => this.stream(messages, allowTools), {
+          signal: ctx.signal,
+          onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }),
+        });
+        usage = result.usage ?? usage;
+        if (result.toolCalls.length === 0) break;
+        await this.runTools(round, result.toolCalls, messages);
+      }
+    } catch (err) {
+      if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', { text_chars: this.text.length }, Date.now() - ctx.startedAt));
+      await ctx.log('failed', { error: describeError(err) }, Date.now() - ctx.startedAt);
+      await this.fallback(describeError(err));
+      return;
+    }
+    for (const s of this.splitter.flush()) await this.sentence(s);
+    await this.finish(usage);
+  }
+
+  private async messages(): Promise<ChatMessage[]> {
+    const instructions = this.d.overrides?.instructions ?? this.call.session.instructions;
+    const history = await this.deps.calls.history(this.d.call_id);
+    return [{ role: 'system', content: instructions }, ...history.map((h) => h.message as unknown as ChatMessage)];
+  }
+
+  /** One streamed completion. Text is forwarded as it comes; a retry after partial output resumes by offset at the gateway. */
+  private async stream(messages: ChatMessage[], allowTools: boolean) {
+    const { deps, d, ctx, call } = this;
+    const s = call.session;
+    const tools = allowTools && s.tools.length > 0 && s.tool_choice !== 'none' ? s.tools.map(toChatTool) : undefined;
+    const maxTokens = d.overrides?.max_output_tokens ?? s.max_response_output_tokens;
+    const toolChoice = typeof s.tool_choice === 'string' ? s.tool_choice : { type: 'function' as const, function: { name: s.tool_choice.name } };
+    const stream = await deps.providers.llm.chat.completions.create(
+      {
+        model: s.model,
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        temperature: d.overrides?.temperature ?? s.temperature,
+        ...(maxTokens !== 'inf' ? { max_completion_tokens: maxTokens } : {}),
+        ...(tools ? { tools, tool_choice: toolChoice } : {}),
+      },
+      { signal: ctx.signal },
+    );
+    const acc = new ToolCallAccumulator();
+    let usage: Record<string, number> | undefined;
+    const roundStart = this.text.length;
+    let roundText = '';
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = { input_tokens: chunk.usage.prompt_tokens, output_tokens: chunk.usage.completion_tokens, total_tokens: chunk.usage.total_tokens };
+      const delta = chunk.choices[0]?.delta;
+      if (!delta) continue;
+      if (delta.tool_calls) for (const tc of delta.tool_calls) acc.push(tc);
+      if (delta.content) {
+        roundText += delta.content;
+        await this.textDelta(roundStart, roundText, delta.content);
+      }
+    }
+    return { toolCalls: acc.finish(), usage };
+  }
+
+  private async textDelta(roundStart: number, roundText: string, piece: string) {
+    const offset = roundStart + roundText.length - piece.length;
+    if (offset < this.text.length) {
+      // A retried stream repeats text already sent; skip what we have.
+      const skip = this.text.length - offset;
+      if (skip >= piece.length) return;
+      piece = piece.slice(skip);
+    }
+    if (!this.firstOutputLogged) {
+      this.firstOutputLogged = true;
+      await this.ctx.log('first_output', {}, Date.now() - this.ctx.startedAt);
+    }
+    const at = this.text.length;
+    this.text += piece;
+    await this.deps.output.write(this.d.call_id, { kind: 'text_delta', turn_id: this.d.turn_id, offset: at, text: piece });
+    for (const s of this.splitter.push(piece)) await this.sentence(s);
+  }
+
+  private async sentence(text: string) {
+    const seq = this.seq++;
+    const { deps, d } = this;
+    await deps.output.write(d.call_id, { kind: 'sentence', turn_id: d.turn_id, seq, text });
+    if (!this.speak) return;
+    const job: TtsJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, seq, text };
+    await deps.queues.tts.add('tts', job, { jobId: jobId(d.call_id, d.turn_id, 'tts', seq) });
+  }
+
+  private async runTools(round: number, calls: CompletedToolCall[], messages: ChatMessage[]) {
+    const { deps, d, ctx, business } = this;
+    // Text said before the tool call stays in the history as its own assistant content.
+    const assistant: ChatMessage = {
+      role: 'assistant',
+      content: null,
+      tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
+    };
+    const items = calls.map((c, i) => ({ ...c, item_id: `${d.assistant_item_id}_fc${round}_${i}` }));
+    for (const c of items) {
+      await deps.output.write(d.call_id, { kind: 'function_call', turn_id: d.turn_id, call_id: c.id, name: c.name, arguments: c.arguments, item_id: c.item_id });
+    }
+    const toolCtx = { business, callId: d.call_id, turnId: d.turn_id, signal: ctx.signal, attempt: ctx.attempt };
+    // Several calls in one model turn run in parallel.
+    const results = await Promise.all(items.map((c) => runToolCall(deps, toolCtx, c)));
+    for (const [i, r] of results.entries()) {
+      await deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: r.output, duration_ms: r.duration_ms, item_id: items[i]!.item_id });
+    }
+    const toolMessages: ChatMessage[] = results.map((r) => ({ role: 'tool', tool_call_id: r.call_id, content: r.output }));
+    messages.push(assistant, ...toolMessages);
+    await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:tools:${round}`, [
+      { item_id: `${d.assistant_item_id}_tc${round}`, turn_id: d.turn_id, message: assistant as unknown as Record<string, unknown> },
+      ...toolMessages.map((m, i) => ({ item_id: `${d.assistant_item_id}_tr${round}_${i}`, turn_id: d.turn_id, message: m as unknown as Record<string, unknown> })),
+    ]);
+  }
+
+  private async finish(usage: Record<string, number> | undefined) {
+    const { deps, d, ctx } = this;
+    const text = this.text.trim();
+    if (text) {
+      const appended = await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:assistant`, [
+        { item_id: d.assistant_item_id, turn_id: d.turn_id, message: { role: 'assistant', content: text } },
+      ]);
+      if (appended) await deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'assistant', turn_id: d.turn_id, text });
+    }
+    await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text, sentences: this.seq, usage });
+    await ctx.log('completed', { response_text: text, sentences: this.seq, ...(usage ? { usage } : {}) }, Date.now() - ctx.startedAt);
+  }
+
+  /** The turn failed for good: the caller hears the business's fallback message, and the call goes on. */
+  private async fallback(error: string) {
+    const { deps, d } = this;
+    const message = this.business.fallback_message;
+    await deps.output.write(d.call_id, { kind: 'turn_failed', turn_id: d.turn_id, stage: 'llm', error, fallback_text: message });
+    const at = this.text.length;
+    const piece = (at > 0 ? ' ' : '') + message;
+    this.text += piece;
+    await deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: at, text: piece });
+    await this.sentence(message);
+    await this.finish(undefined);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  void import('./runtime').then((m) => m.runStageMain('llm'));
+}

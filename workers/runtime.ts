@@ -1,0 +1,78 @@
+/**
+ * Everything a stage processor needs, built from the config, and the wiring that runs processors
+ * as BullMQ workers. Used by `npm start` (in-process workers) and by `npm run worker:<stage>`.
+ */
+import { hostname } from 'node:os';
+import type { Worker } from 'bullmq';
+import type { Config, Stage } from '../src/config';
+import type { Logger } from '../src/logger';
+import { createProviders, type Providers } from '../src/adapters/providers';
+import { createWorker } from '../src/adapters/queues';
+import { StageLog } from '../src/adapters/stage-log';
+import { createServices, type Services } from '../src/gateway/services';
+import { createSttProcessor } from './stt';
+import { createLlmProcessor } from './llm';
+import { createTtsProcessor } from './tts';
+
+export interface WorkerDeps extends Services {
+  providers: Providers;
+  workerName: string;
+}
+
+export async function createWorkerDeps(config: Config, log: Logger, stage: string): Promise<WorkerDeps> {
+  const services = await createServices(config, log);
+  const workerName = `${stage}@${hostname()}:${process.pid}`;
+  return {
+    ...services,
+    stageLog: new StageLog(services.redis, services.keys, config.callTtlS, workerName),
+    providers: createProviders(config),
+    workerName,
+  };
+}
+
+const FACTORIES = { stt: createSttProcessor, llm: createLlmProcessor, tts: createTtsProcessor } as const;
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Live workers per stage, for /readyz. */
+  counts(): Record<string, number>;
+  /** Lets in-flight jobs finish (BullMQ's graceful close), then disconnects. */
+  close(): Promise<void>;
+}
+
+export async function startWorkers(config: Config, log: Logger, stages: Stage[]): Promise<RunningWorkers> {
+  if (stages.length === 0) return { workers: [], counts: () => ({}), close: async () => {} };
+  const deps = await createWorkerDeps(config, log, stages.join('+'));
+  const workers = stages.map((stage) => {
+    // Each Worker gets its own blocking connection (BullMQ duplicates it); the shared one is for commands.
+    const w = createWorker(stage, FACTORIES[stage](deps) as never, deps.redis, deps.keys);
+    w.on('failed', (job, err) => log.warn({ stage, job_id: job?.id, err: err.message }, 'job failed'));
+    w.on('error', (err) => log.error({ stage, err: err.message }, 'worker error'));
+    return w;
+  });
+  return {
+    workers,
+    counts: () => Object.fromEntries(stages.map((s, i) => [s, workers[i]!.isRunning() ? 1 : 0])),
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await deps.close();
+    },
+  };
+}
+
+/** `tsx workers/<stage>.ts`: one stage in its own process. */
+export async function runStageMain(stage: Stage): Promise<void> {
+  const { loadConfig } = await import('../src/config');
+  const { createLogger } = await import('../src/logger');
+  const config = loadConfig();
+  const log = createLogger(config.logLevel).child({ component: `worker-${stage}` });
+  const running = await startWorkers(config, log, [stage]);
+  log.info({ stage }, `${stage} worker running`);
+  const stop = async () => {
+    log.info({ stage }, 'shutting down: finishing in-flight jobs');
+    await running.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -1,0 +1,75 @@
+/**
+ * STT stage: the utterance audio (PCM16 16 kHz in Redis) → Whisper-compatible transcription →
+ * the user message in history (once) → the LLM job.
+ */
+import { toFile } from 'openai';
+import type { Job } from 'bullmq';
+import type { LlmJob, SttJob } from '../src/contracts/jobs';
+import { bytesToPcm16 } from '../src/core/audio/pcm';
+import { encodeWav } from '../src/core/audio/formats';
+import { jobId } from '../src/adapters/queues';
+import { describeError, withRetries } from '../src/adapters/retry';
+import { beginJob, isAbort } from './job-context';
+import type { WorkerDeps } from './runtime';
+
+export function createSttProcessor(deps: WorkerDeps) {
+  return async function processStt(job: Job<SttJob>): Promise<void> {
+    const d = job.data;
+    const ctx = await beginJob(deps, job, 'stt');
+    try {
+      if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
+      const call = await deps.calls.get(d.call_id);
+      const bytes = await deps.redis.getBuffer(deps.keys.callAudio(d.call_id, d.turn_id));
+      if (!call || !bytes) {
+        await ctx.log('failed', { error: call ? 'utterance audio expired' : 'call not found' });
+        return;
+      }
+      await ctx.log('started', { audio_ms: d.audio_ms, queue_wait_ms: ctx.startedAt - job.timestamp });
+      const wav = encodeWav(bytesToPcm16(bytes), 16_000);
+      const t = call.session.input_audio_transcription;
+      let text: string;
+      try {
+        const res = await withRetries(
+          async () =>
+            deps.providers.stt.audio.transcriptions.create(
+              {
+                file: await toFile(wav, 'utterance.wav', { type: 'audio/wav' }),
+                model: t?.model ?? deps.config.stt.model,
+                ...(t?.language ? { language: t.language } : {}),
+                ...(t?.prompt ? { prompt: t.prompt } : {}),
+              },
+              { signal: ctx.signal },
+            ),
+          { signal: ctx.signal, onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }) },
+        );
+        text = res.text.trim();
+      } catch (err) {
+        if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', {}, Date.now() - ctx.startedAt));
+        await ctx.log('failed', { error: describeError(err) }, Date.now() - ctx.startedAt);
+        await deps.output.write(d.call_id, { kind: 'transcript_failed', turn_id: d.turn_id, item_id: d.user_item_id, error: describeError(err) });
+        // The caller still gets an answer: the LLM turn runs with the fallback (no user text).
+        if (d.respond) await deps.output.write(d.call_id, { kind: 'turn_failed', turn_id: d.turn_id, stage: 'stt', error: describeError(err) });
+        return;
+      }
+      const appended = await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:user`, [
+        { item_id: d.user_item_id, turn_id: d.turn_id, message: { role: 'user', content: text } },
+      ]);
+      if (appended) await deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'user', turn_id: d.turn_id, text });
+      await deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text });
+      await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms }, Date.now() - ctx.startedAt);
+      if (d.respond && text && !ctx.signal.aborted) {
+        const llm: LlmJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id };
+        await deps.queues.llm.add('llm', llm, { jobId: jobId(d.call_id, d.turn_id, 'llm') });
+        await deps.stageLog.write({ call_id: d.call_id, turn_id: d.turn_id, stage: 'llm', event: 'queued' });
+      } else if (d.respond) {
+        await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text: '', sentences: 0 });
+      }
+    } finally {
+      ctx.release();
+    }
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  void import('./runtime').then((m) => m.runStageMain('stt'));
+}

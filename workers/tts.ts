@@ -1,0 +1,71 @@
+/**
+ * TTS stage: one sentence → `audio.speech` (PCM 24 kHz) streamed to the call's output stream in
+ * chunks with their byte offset, so a re-delivered job's repeated bytes are dropped at the gateway.
+ */
+import type { Job } from 'bullmq';
+import type { TtsJob } from '../src/contracts/jobs';
+import { describeError, withRetries } from '../src/adapters/retry';
+import { beginJob, isAbort } from './job-context';
+import type { WorkerDeps } from './runtime';
+
+export function createTtsProcessor(deps: WorkerDeps) {
+  return async function processTts(job: Job<TtsJob>): Promise<void> {
+    const d = job.data;
+    const ctx = await beginJob(deps, job, 'tts');
+    let sent = 0;
+    try {
+      if (ctx.signal.aborted) return void (await ctx.log('cancelled', { seq: d.seq }));
+      const call = await deps.calls.get(d.call_id);
+      if (!call) return void (await ctx.log('failed', { seq: d.seq, error: 'call not found' }));
+      await ctx.log('started', { seq: d.seq, chars: d.text.length, queue_wait_ms: ctx.startedAt - job.timestamp });
+      await withRetries(
+        async () => {
+          const res = await deps.providers.tts.audio.speech.create(
+            {
+              model: deps.config.tts.model,
+              voice: call.session.voice as 'nova',
+              input: d.text,
+              response_format: 'pcm',
+              ...(call.session.speed !== undefined ? { speed: call.session.speed } : {}),
+            },
+            { signal: ctx.signal },
+          );
+          if (!res.body) throw new Error('speech response has no body');
+          // Offsets restart at 0 on a retry: the gateway keeps what it already sent.
+          let offset = 0;
+          let carry: Buffer | null = null;
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+            let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+            if (carry) {
+              buf = Buffer.concat([carry, buf]);
+              carry = null;
+            }
+            if (buf.length % 2 === 1) {
+              carry = Buffer.from(buf.subarray(buf.length - 1));
+              buf = buf.subarray(0, buf.length - 1);
+            }
+            if (buf.length === 0) continue;
+            if (offset === 0 && sent === 0) await ctx.log('first_output', { seq: d.seq }, Date.now() - ctx.startedAt);
+            await deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset }, buf);
+            offset += buf.length;
+            sent = Math.max(sent, offset);
+          }
+        },
+        { signal: ctx.signal, onRetry: (r) => ctx.log('retry', { seq: d.seq, retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }) },
+      );
+      await deps.output.write(d.call_id, { kind: 'audio_done', turn_id: d.turn_id, seq: d.seq, bytes: sent });
+      await ctx.log('completed', { seq: d.seq, audio_ms: Math.round(sent / 48) }, Date.now() - ctx.startedAt);
+    } catch (err) {
+      if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', { seq: d.seq }, Date.now() - ctx.startedAt));
+      await ctx.log('failed', { seq: d.seq, error: describeError(err) }, Date.now() - ctx.startedAt);
+      // Let the rest of the answer play; the gateway tells the client what could not be spoken.
+      await deps.output.write(d.call_id, { kind: 'audio_done', turn_id: d.turn_id, seq: d.seq, bytes: sent, error: describeError(err) });
+    } finally {
+      ctx.release();
+    }
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  void import('./runtime').then((m) => m.runStageMain('tts'));
+}
