@@ -18,9 +18,9 @@
  */
 
 /** Fraction of the lower Nyquist frequency that passes; the rest is transition band. */
-const CUTOFF = 0.9;
+const CUTOFF = 0.94;
 /** Sinc zero crossings on each side: more = sharper transition, more work. */
-const HALF_ZEROS = 8;
+const HALF_ZEROS = 10;
 /** Kaiser β: ~80 dB stopband for the window itself. */
 const KAISER_BETA = 8;
 
