@@ -27,6 +27,15 @@ import { decodeJson, isRecord, type WireEvent } from './wire';
 
 export type Dialect = 'beta' | 'ga';
 export type { WireEvent } from './wire';
+// Session/format helpers live in ga-session.ts; re-exported here as part of the dialect API.
+export {
+  audioFormatFromGa,
+  audioFormatToGa,
+  sessionFromGa,
+  sessionPatchFromGa,
+  sessionPatchToGa,
+  sessionToGa,
+} from './ga-session';
 
 export type ClientErrorCode =
   | 'invalid_json'

@@ -49,12 +49,14 @@ export function tokenFromSubprotocols(protocols: readonly string[]): string | un
 }
 
 /**
- * Select `realtime` when offered: Chrome fails the handshake when a client
- * offers subprotocols and none is selected, and echoing the key entry would
- * reflect a secret. `false` = select none (ws's handleProtocols convention).
+ * Select `realtime` when offered, else the first entry that is not a key:
+ * Chrome fails the handshake when a client offers subprotocols and none is
+ * selected, and echoing the key entry would reflect a secret. `false` =
+ * select none (ws's handleProtocols convention).
  */
 export function selectSubprotocol(protocols: readonly string[]): string | false {
-  return protocols.includes('realtime') ? 'realtime' : false;
+  if (protocols.includes('realtime')) return 'realtime';
+  return protocols.find((p) => !p.startsWith(KEY_PREFIX)) ?? false;
 }
 
 /** Parse a raw `Sec-WebSocket-Protocol` header value into its entries. */
