@@ -101,8 +101,8 @@ describe('server events on the client wire', () => {
   });
 
   it('nests the session for GA clients', () => {
-    const wire = toClientWire(inputEvents.sessionCreated(session), 'ga') as { session: unknown };
-    expect(wire.session).toEqual({
+    const wire = toClientWire(inputEvents.sessionCreated(session), 'ga');
+    expect(wire?.['session']).toEqual({
       type: 'realtime',
       object: 'realtime.session',
       id: 'sess_1',
