@@ -80,14 +80,18 @@ export class TurnDetector {
 
   push(samples16k: Int16Array): TurnEvent[] {
     let events: TurnEvent[] | null = null;
-    for (let at = 0; at < samples16k.length; at += MAX_SLICE) {
-      const slice = samples16k.subarray(at, Math.min(samples16k.length, at + MAX_SLICE));
+    const cap = MAX_UTTERANCE_MS * SAMPLES_PER_MS;
+    for (let at = 0; at < samples16k.length; ) {
+      let n = Math.min(samples16k.length - at, MAX_SLICE);
+      // Cut the slice at the utterance cap so a capped turn is exactly MAX_UTTERANCE_MS long.
+      if (this.vad && this.turnStart >= 0) n = Math.max(1, Math.min(n, this.turnStart + cap - this.total));
+      const slice = samples16k.subarray(at, at + n);
+      at += n;
       this.write(slice);
       if (!this.vad) continue;
       for (const ev of this.vad.push(slice)) (events ??= []).push(this.toTurnEvent(ev.type, ev.type === 'speech_started' ? ev.audioStartMs : ev.audioEndMs));
-      if (this.turnStart >= 0 && this.total - this.turnStart >= MAX_UTTERANCE_MS * SAMPLES_PER_MS) {
-        const ev = this.vad.endTurn();
-        if (ev?.type === 'speech_stopped') (events ??= []).push(this.toTurnEvent('speech_stopped', ev.audioEndMs));
+      if (this.turnStart >= 0 && this.total - this.turnStart >= cap && this.vad.endTurn()) {
+        (events ??= []).push(this.toTurnEvent('speech_stopped', (this.total - this.vadOrigin) / SAMPLES_PER_MS));
       }
     }
     return events ?? [];
