@@ -74,7 +74,7 @@ export class RealtimeTestClient {
     }
   }
 
-  /** Events received so far after the one with `fromEventId` (inclusive), up to and including `toEventId`. */
+  /** The received events from `from` to `to`, both included. */
   between(from: ServerEvent, to: ServerEvent): ServerEvent[] {
     const start = this.received.indexOf(from);
     const end = this.received.indexOf(to);

@@ -238,3 +238,242 @@ describe('speech', () => {
       .rejects.toMatchObject({ status: 400, param: 'input' });
   });
 });
+
+describe('realtime', () => {
+  const BETA = { headers: { 'OpenAI-Beta': 'realtime=v1' } };
+  const openClients: RealtimeTestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(openClients.splice(0).map((c) => c.close()));
+  });
+
+  async function connect(options: Parameters<typeof RealtimeTestClient.connect>[1] = {}, url = `${fake.realtimeUrl}?model=gpt-realtime`): Promise<RealtimeTestClient> {
+    const c = await RealtimeTestClient.connect(url, options);
+    openClients.push(c);
+    await c.next('session.created');
+    return c;
+  }
+
+  function userText(dialect: 'ga' | 'beta', text: string): Record<string, unknown> {
+    return { type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } };
+  }
+
+  it('GA: applies a nested session.update and answers a spoken turn in OpenAI\'s order', async () => {
+    const c = await connect();
+    expect(c.received[0]?.session).toMatchObject({ type: 'realtime', audio: { output: { voice: 'alloy' } } });
+    c.send({
+      type: 'session.update',
+      session: { type: 'realtime', instructions: 'Be brief.', audio: { input: { transcription: { model: 'whisper-1' }, turn_detection: { type: 'server_vad', silence_duration_ms: 300 } }, output: { voice: 'marin' } } },
+    });
+    const updated = await c.next('session.updated');
+    expect(updated.session).toMatchObject({
+      instructions: 'Be brief.',
+      output_modalities: ['audio'],
+      audio: { input: { format: { type: 'audio/pcm', rate: 24000 }, turn_detection: { silence_duration_ms: 300, threshold: 0.5 } }, output: { voice: 'marin' } },
+    });
+
+    c.appendAudio(spokenTurn());
+    const started = await c.next('input_audio_buffer.speech_started');
+    const done = await c.next('response.done');
+    const types = c.between(started, done).map((e) => e.type);
+    const order = [
+      'input_audio_buffer.speech_started', 'input_audio_buffer.speech_stopped', 'input_audio_buffer.committed',
+      'conversation.item.added', 'conversation.item.done', 'conversation.item.input_audio_transcription.completed',
+      'response.created', 'rate_limits.updated', 'response.output_item.added', 'conversation.item.added',
+      'response.content_part.added', 'response.output_audio_transcript.delta', 'response.output_audio.delta',
+      'response.output_audio.done', 'response.output_audio_transcript.done', 'response.content_part.done',
+      'response.output_item.done', 'conversation.item.done', 'response.done',
+    ];
+    // Every non-delta event exactly in PROTOCOLS.md §1.6 order; the deltas interleave between the part events.
+    expect(types.filter((t) => !t.endsWith('.delta'))).toEqual(order.filter((t) => !t.endsWith('.delta')));
+    const firstDelta = types.findIndex((t) => t.endsWith('.delta'));
+    const lastDelta = types.length - 1 - [...types].reverse().findIndex((t) => t.endsWith('.delta'));
+    expect(types[firstDelta - 1]).toBe('response.content_part.added');
+    expect(types[lastDelta + 1]).toBe('response.output_audio.done');
+    expect(new Set(types.slice(firstDelta, lastDelta + 1))).toEqual(new Set(['response.output_audio_transcript.delta', 'response.output_audio.delta']));
+    expect(started.audio_start_ms).toBe(0);
+    const stopped = c.received.find((e) => e.type === 'input_audio_buffer.speech_stopped');
+    expect(stopped?.audio_end_ms).toBeGreaterThanOrEqual(900);
+    expect(stopped?.item_id).toBe(started.item_id);
+
+    const transcript = c.received.find((e) => e.type === 'response.output_audio_transcript.done')?.transcript;
+    expect(transcript).toBe('You said: Hello, I would like some help. How can I help further?');
+    const audio = decodeBase64Audio(c.received.filter((e) => e.type === 'response.output_audio.delta'));
+    expect(audio.length).toBe(24 * 40 * String(transcript).length);
+    expect(rms(audio)).toBeGreaterThan(0.05);
+    expect(done.response).toMatchObject({ status: 'completed', status_details: null, usage: { output_token_details: { audio_tokens: expect.any(Number) } } });
+  });
+
+  it('beta: negotiates with the OpenAI-Beta header and uses flat sessions and beta event names', async () => {
+    const c = await connect(BETA);
+    await c.next('conversation.created');
+    c.send({ type: 'session.update', session: { voice: 'verse', input_audio_transcription: { model: 'whisper-1' }, turn_detection: { type: 'server_vad' } } });
+    const updated = await c.next('session.updated');
+    expect(updated.session).toMatchObject({ voice: 'verse', modalities: ['text', 'audio'], input_audio_format: 'pcm16', turn_detection: { type: 'server_vad', silence_duration_ms: 500 } });
+    expect(updated.session.audio).toBeUndefined();
+
+    fake.script.transcripts.push('What are your opening hours?');
+    c.appendAudio(spokenTurn());
+    const userItem = await c.next('conversation.item.created');
+    expect(userItem.item).toMatchObject({ role: 'user', content: [{ type: 'input_audio', transcript: null }] });
+    const heard = await c.next('conversation.item.input_audio_transcription.completed');
+    expect(heard.transcript).toBe('What are your opening hours?');
+    await c.next('response.audio.delta');
+    const transcript = await c.next('response.audio_transcript.done');
+    expect(transcript.transcript).toBe('You said: What are your opening hours. How can I help further?');
+    await c.next('response.done');
+    expect(fake.realtimeSessions.at(-1)?.dialect).toBe('beta');
+    expect(c.received.some((e) => e.type.startsWith('response.output_audio'))).toBe(false);
+  });
+
+  it('beta: negotiates with the openai-beta.realtime-v1 subprotocol and selects "realtime"', async () => {
+    const c = await connect({ protocols: ['realtime', 'openai-insecure-api-key.test', 'openai-beta.realtime-v1'] });
+    expect(c.ws.protocol).toBe('realtime');
+    await c.next('conversation.created');
+    expect(fake.realtimeSessions.at(-1)).toMatchObject({ dialect: 'beta', protocols: ['realtime', 'openai-insecure-api-key.test', 'openai-beta.realtime-v1'] });
+  });
+
+  for (const dialect of ['ga', 'beta'] as const) {
+    it(`${dialect}: runs a tool call round trip from the chat script`, async () => {
+      const c = await connect(dialect === 'beta' ? BETA : {});
+      const tools = [{ type: 'function', name: 'lookup_customer', parameters: { type: 'object', properties: { phone_number: { type: 'string' } } } }];
+      c.send({ type: 'session.update', session: dialect === 'ga' ? { type: 'realtime', tools } : { tools } });
+      await c.next('session.updated');
+      fake.script.chat.push({ tool_calls: [{ name: 'lookup_customer', arguments: { phone_number: '+15550100' } }] });
+      c.send(userText(dialect, 'Who am I?'));
+      c.send({ type: 'response.create' });
+
+      const added = await c.next('response.output_item.added');
+      expect(added.item).toMatchObject({ type: 'function_call', name: 'lookup_customer', status: 'in_progress' });
+      const argsDone = await c.next('response.function_call_arguments.done');
+      expect(JSON.parse(argsDone.arguments)).toEqual({ phone_number: '+15550100' });
+      if (dialect === 'ga') expect(argsDone.name).toBe('lookup_customer');
+      else expect(argsDone).not.toHaveProperty('name');
+      const first = await c.next('response.done');
+      expect(first.response.output[0]).toMatchObject({ type: 'function_call', status: 'completed', call_id: argsDone.call_id });
+      expect(c.received.filter((e) => e.type === 'response.function_call_arguments.delta').length).toBeGreaterThan(1);
+
+      c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: argsDone.call_id, output: '{"name":"Jane"}' } });
+      await c.next(dialect === 'ga' ? 'conversation.item.added' : 'conversation.item.created', (e) => e.item.type === 'function_call_output');
+      c.send({ type: 'response.create' });
+      const second = await c.next('response.done');
+      expect(second.response.output[0].content[0].transcript).toBe('Here is what I found: {"name":"Jane"}.');
+    });
+  }
+
+  it('answers text-only sessions with text events', async () => {
+    const c = await connect();
+    c.send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'] } });
+    await c.next('session.updated');
+    c.send(userText('ga', 'Hi'));
+    c.send({ type: 'response.create' });
+    const text = await c.next('response.output_text.done');
+    expect(text.text).toBe('You said: Hi. How can I help further?');
+    await c.next('response.done');
+    expect(c.received.some((e) => e.type === 'response.output_audio.delta')).toBe(false);
+  });
+
+  it('cancels a running response on response.cancel, and errors when nothing is running', async () => {
+    fake.script.delays.realtimeFirstDeltaMs = 60_000;
+    const c = await connect();
+    c.send(userText('ga', 'Tell me a story'));
+    c.send({ type: 'response.create' });
+    await c.next('response.created');
+    c.send({ type: 'response.cancel' });
+    const done = await c.next('response.done');
+    expect(done.response).toMatchObject({ status: 'cancelled', status_details: { type: 'cancelled', reason: 'client_cancelled' } });
+    const closedItem = c.received.find((e) => e.type === 'response.output_item.done');
+    expect(closedItem?.item.status).toBe('incomplete');
+
+    c.send({ type: 'response.cancel', event_id: 'evt_client_1' });
+    const error = await c.next('error');
+    expect(error.error).toMatchObject({ code: 'response_cancel_not_active', event_id: 'evt_client_1' });
+  });
+
+  it('cancels the running response with turn_detected when the caller starts speaking, then answers the new turn', async () => {
+    fake.script.delays.realtimeFirstDeltaMs = 60_000;
+    const c = await connect();
+    c.send(userText('ga', 'Tell me a story'));
+    c.send({ type: 'response.create' });
+    await c.next('response.created');
+    c.appendAudio(samplesToBuffer(tone(600)));
+    await c.next('input_audio_buffer.speech_started');
+    const cancelled = await c.next('response.done');
+    expect(cancelled.response.status_details).toEqual({ type: 'cancelled', reason: 'turn_detected' });
+    fake.script.delays.realtimeFirstDeltaMs = 0;
+    c.appendAudio(samplesToBuffer(silence(800)));
+    await c.next('input_audio_buffer.committed');
+    const next = await c.next('response.done');
+    expect(next.response.status).toBe('completed');
+  });
+
+  it('truncates an assistant item\'s audio and rejects a past-the-end audio_end_ms', async () => {
+    const c = await connect();
+    c.send(userText('ga', 'Hi'));
+    c.send({ type: 'response.create' });
+    const done = await c.next('response.done');
+    const itemId = done.response.output[0].id as string;
+    c.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 999_999 });
+    expect((await c.next('error')).error.code).toBe('invalid_value');
+    c.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 300 });
+    expect(await c.next('conversation.item.truncated')).toMatchObject({ item_id: itemId, content_index: 0, audio_end_ms: 300 });
+  });
+
+  it('answers bad events with invalid_event errors and keeps the session open', async () => {
+    const c = await connect();
+    c.ws.send('not json');
+    expect((await c.next('error')).error.code).toBe('invalid_event');
+    c.send({ type: 'response.interrupt' });
+    expect((await c.next('error')).error.code).toBe('invalid_event');
+    c.send({ type: 'input_audio_buffer.commit' });
+    expect((await c.next('error')).error.code).toBe('input_audio_buffer_commit_empty');
+    c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'still here' } });
+    expect((await c.next('session.updated')).session.instructions).toBe('still here');
+  });
+
+  it('rejects beta-only session fields on a GA connection as unknown parameters', async () => {
+    const c = await connect();
+    c.send({ type: 'session.update', session: { type: 'realtime', modalities: ['text', 'audio'] } });
+    expect((await c.next('error')).error).toMatchObject({ code: 'unknown_parameter', param: 'session.modalities' });
+    c.send({ type: 'session.update', session: { instructions: 'no type' } });
+    expect((await c.next('error')).error).toMatchObject({ code: 'missing_required_parameter', param: 'session.type' });
+  });
+
+  it('speaks and listens in g711_ulaw at 8 bytes per millisecond', async () => {
+    const c = await connect(BETA);
+    c.send({ type: 'session.update', session: { input_audio_format: 'g711_ulaw', output_audio_format: 'g711_ulaw' } });
+    await c.next('session.updated');
+    const narrow = downsample24kTo8k(concatSamples(tone(600), silence(800)));
+    c.appendAudio(Buffer.from(Array.from(narrow, ulawEncodeSample)), 160);
+    await c.next('input_audio_buffer.speech_stopped');
+    const transcript = (await c.next('response.audio_transcript.done')).transcript as string;
+    const deltas = c.received.filter((e) => e.type === 'response.audio.delta');
+    const bytes = deltas.reduce((n, e) => n + Buffer.from(String(e.delta), 'base64').length, 0);
+    expect(bytes).toBe(8 * 40 * transcript.length);
+    expect(rms(decodeBase64Audio(deltas, 'g711_ulaw'))).toBeGreaterThan(0.05);
+  });
+
+  it('drops every realtime connection with the given close code', async () => {
+    const c = await connect();
+    fake.dropRealtimeConnections(1011);
+    expect((await c.closed).code).toBe(1011);
+  });
+
+  it('fails the handshake with a scripted realtime failure', async () => {
+    fake.script.failures.push({ endpoint: 'realtime', status: 503, times: 1 });
+    await expect(RealtimeTestClient.connect(fake.realtimeUrl)).rejects.toThrow('HTTP 503');
+  });
+});
+
+describe('realtime with the GA dialect forced', () => {
+  it('rejects a beta client with beta_api_shape_disabled and close code 4000, as OpenAI does', async () => {
+    const ga = await startFakeOpenAI({ realtimeDialect: 'ga' });
+    try {
+      const c = await RealtimeTestClient.connect(`${ga.realtimeUrl}?model=gpt-realtime`, { headers: { 'OpenAI-Beta': 'realtime=v1' } });
+      const error = await c.next('error');
+      expect(error.error.code).toBe('beta_api_shape_disabled');
+      expect((await c.closed).code).toBe(4000);
+    } finally {
+      await ga.close();
+    }
+  });
+});
