@@ -113,13 +113,17 @@ export class CallStore {
     return res === 1;
   }
 
-  /** Replaces one history entry's message (truncation after barge-in). */
-  async rewriteHistoryItem(callId: string, itemId: string, message: Record<string, unknown>): Promise<boolean> {
+  /** Replaces one history entry's message, or removes the entry when `message` is null (barge-in truncation). */
+  async rewriteHistoryItem(callId: string, itemId: string, message: Record<string, unknown> | null): Promise<boolean> {
     const key = this.keys.callHistory(callId);
-    const all = await this.history(callId);
-    const idx = all.findIndex((e) => e.item_id === itemId);
+    const raws = await this.redis.lrange(key, 0, -1);
+    const idx = raws.findIndex((r) => (JSON.parse(r) as ChatHistoryEntry).item_id === itemId);
     if (idx < 0) return false;
-    await this.redis.lset(key, idx, JSON.stringify({ ...all[idx], message }));
+    if (message === null) {
+      await this.redis.lrem(key, 1, raws[idx]!);
+    } else {
+      await this.redis.lset(key, idx, JSON.stringify({ ...(JSON.parse(raws[idx]!) as ChatHistoryEntry), message }));
+    }
     return true;
   }
 }

@@ -17,11 +17,13 @@ import type { Services } from './services';
 import { businessRoutes } from './routes/businesses';
 import { callRoutes } from './routes/calls';
 import { opsRoutes } from './routes/ops';
+import { streamRoutes } from './routes/stream';
+import { selectSubprotocol } from '../core/protocol';
 
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
 
-const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes];
+const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes];
 
 export async function buildApp(s: Services): Promise<FastifyInstance> {
   const app = Fastify({
@@ -50,7 +52,7 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
     options: {
       maxPayload: 16 * 1024 * 1024,
       // Select `realtime` when offered, never the key entry (PROTOCOLS.md §1.1).
-      handleProtocols: (protocols) => (protocols.has('realtime') ? 'realtime' : false),
+      handleProtocols: (protocols) => selectSubprotocol([...protocols]),
     },
   });
 

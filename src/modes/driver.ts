@@ -1,0 +1,22 @@
+/**
+ * A call driver runs one connected call in one mode (chained or realtime) behind the same
+ * interface, so the transports (WebSocket, HTTP, Twilio) never care which mode a business uses.
+ * Drivers speak the internal (beta-shaped) event model; dialects are translated by the transport.
+ */
+import type { ClientEvent, ServerEvent } from '../contracts/realtime';
+
+export interface DriverHost {
+  /** Sends one server event to the client (the transport translates it to the client's dialect). */
+  send(event: ServerEvent): void;
+  /** Ends the connection from the server side (hang-up, end_call tool). */
+  hangup(reason: string): void;
+}
+
+export interface CallDriver {
+  start(): Promise<void>;
+  onClientEvent(event: ClientEvent): Promise<void>;
+  /** Raw audio in the session's input format (binary frames, HTTP chunks, Twilio media). */
+  onAudio(bytes: Uint8Array): void;
+  /** Milliseconds of the current response's audio sent and not yet known to be played (for Twilio marks). */
+  close(reason: string): Promise<void>;
+}
