@@ -94,7 +94,8 @@ class RealtimeConnection {
   private readonly items: ConversationItem[] = [];
   private readonly vad = new EnergyVad();
   /** Uncommitted input, decoded at the input format's rate, and where it starts on the input timeline. */
-  private buffer: Int16Array = new Int16Array(0);
+  private bufferChunks: Int16Array[] = [];
+  private bufferLength = 0;
   private bufferStartMs = 0;
   private speechItemId: string | undefined;
   private response: RealtimeResponse | undefined;
@@ -177,7 +178,9 @@ class RealtimeConnection {
   private append(e: Obj): void {
     if (typeof e.audio !== 'string') return this.error('missing_required_parameter', "Missing required parameter: 'audio'.", 'audio', e.event_id);
     const samples = decodeAudio(Buffer.from(e.audio, 'base64'), this.session.inputFormat);
-    this.buffer = concatSamples(this.buffer, samples);
+    // Chunks are joined only on commit: appending stays O(1) however long the caller is silent.
+    this.bufferChunks.push(samples);
+    this.bufferLength += samples.length;
     const td = this.session.turnDetection;
     if (!td) return;
     for (const vadEvent of this.vad.push(samples, formatRate(this.session.inputFormat), td)) this.onVad(vadEvent);
@@ -202,7 +205,7 @@ class RealtimeConnection {
   }
 
   private bufferedMs(): number {
-    return (this.buffer.length * 1000) / formatRate(this.session.inputFormat);
+    return (this.bufferLength * 1000) / formatRate(this.session.inputFormat);
   }
 
   private manualCommit(e: Obj): void {
@@ -217,9 +220,11 @@ class RealtimeConnection {
   /** Moves buffered audio (up to `untilMs` on the input timeline) into a user item. */
   private commit(itemId: string, untilMs?: number): void {
     const rate = formatRate(this.session.inputFormat);
-    const end = untilMs === undefined ? this.buffer.length : Math.min(this.buffer.length, Math.max(0, Math.round(((untilMs - this.bufferStartMs) * rate) / 1000)));
-    const audio = this.buffer.subarray(0, end);
-    this.buffer = this.buffer.slice(end);
+    const buffered = concatSamples(...this.bufferChunks);
+    const end = untilMs === undefined ? buffered.length : Math.min(buffered.length, Math.max(0, Math.round(((untilMs - this.bufferStartMs) * rate) / 1000)));
+    const audio = buffered.subarray(0, end);
+    this.bufferChunks = [buffered.slice(end)];
+    this.bufferLength = buffered.length - end;
     this.bufferStartMs += (end * 1000) / rate;
     const previous = this.lastItemId();
     const pcm = samplesToBuffer(audio);
@@ -239,7 +244,9 @@ class RealtimeConnection {
   }
 
   private clear(): void {
-    this.buffer = new Int16Array(0);
+    this.bufferStartMs += this.bufferedMs();
+    this.bufferChunks = [];
+    this.bufferLength = 0;
     this.vad.reset();
     this.speechItemId = undefined;
     this.send({ type: 'input_audio_buffer.cleared' });

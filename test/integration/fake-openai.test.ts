@@ -253,7 +253,7 @@ describe('realtime', () => {
     return c;
   }
 
-  function userText(dialect: 'ga' | 'beta', text: string): Record<string, unknown> {
+  function userText(text: string): Record<string, unknown> {
     return { type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } };
   }
 
@@ -339,7 +339,7 @@ describe('realtime', () => {
       c.send({ type: 'session.update', session: dialect === 'ga' ? { type: 'realtime', tools } : { tools } });
       await c.next('session.updated');
       fake.script.chat.push({ tool_calls: [{ name: 'lookup_customer', arguments: { phone_number: '+15550100' } }] });
-      c.send(userText(dialect, 'Who am I?'));
+      c.send(userText('Who am I?'));
       c.send({ type: 'response.create' });
 
       const added = await c.next('response.output_item.added');
@@ -364,7 +364,7 @@ describe('realtime', () => {
     const c = await connect();
     c.send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'] } });
     await c.next('session.updated');
-    c.send(userText('ga', 'Hi'));
+    c.send(userText('Hi'));
     c.send({ type: 'response.create' });
     const text = await c.next('response.output_text.done');
     expect(text.text).toBe('You said: Hi. How can I help further?');
@@ -375,7 +375,7 @@ describe('realtime', () => {
   it('cancels a running response on response.cancel, and errors when nothing is running', async () => {
     fake.script.delays.realtimeFirstDeltaMs = 60_000;
     const c = await connect();
-    c.send(userText('ga', 'Tell me a story'));
+    c.send(userText('Tell me a story'));
     c.send({ type: 'response.create' });
     await c.next('response.created');
     c.send({ type: 'response.cancel' });
@@ -392,7 +392,7 @@ describe('realtime', () => {
   it('cancels the running response with turn_detected when the caller starts speaking, then answers the new turn', async () => {
     fake.script.delays.realtimeFirstDeltaMs = 60_000;
     const c = await connect();
-    c.send(userText('ga', 'Tell me a story'));
+    c.send(userText('Tell me a story'));
     c.send({ type: 'response.create' });
     await c.next('response.created');
     c.appendAudio(samplesToBuffer(tone(600)));
@@ -408,7 +408,7 @@ describe('realtime', () => {
 
   it('truncates an assistant item\'s audio and rejects a past-the-end audio_end_ms', async () => {
     const c = await connect();
-    c.send(userText('ga', 'Hi'));
+    c.send(userText('Hi'));
     c.send({ type: 'response.create' });
     const done = await c.next('response.done');
     const itemId = done.response.output[0].id as string;
