@@ -22,9 +22,9 @@ describe('Vad', () => {
   it('reports one turn for a voice in silence, with padding before and silence after', () => {
     const ev = run(cat(silence(1000), voice(1200, -20), silence(1500)));
     expect(ev.map((e) => e.type)).toEqual(['speech_started', 'speech_stopped']);
-    const [start, stop] = ev as [{ audioStartMs: number }, { audioEndMs: number }];
-    expect(start.audioStartMs).toBeCloseTo(1000 - 300, -1.5);
-    expect(stop.audioEndMs).toBeCloseTo(2200 + 500, -1.5);
+    const [start, stop] = ev;
+    expect(start?.type === 'speech_started' && start.audioStartMs).toBeCloseTo(1000 - 300, -1.5);
+    expect(stop?.type === 'speech_stopped' && stop.audioEndMs).toBeCloseTo(2200 + 500, -1.5);
   });
 
   it('emits speech_started only once minSpeechMs of speech is confirmed, backdated to the onset', () => {
