@@ -44,6 +44,8 @@ interface Filter {
   taps: number; // per phase (multiple of 4)
   half: number; // taps / 2: input samples needed ahead of i
   coeffs: Float32Array; // L × taps, phase-major
+  /** Per phase: S when tap k equals tap S−k for all k (fold the dot product in half), else −1. */
+  mirror: Int32Array;
 }
 
 const filterCache = new Map<string, Filter>();
@@ -75,7 +77,19 @@ function designFilter(L: number, M: number): Filter {
     // Unity DC gain in every phase, so a constant stays constant (no ripple at rate L).
     for (let k = 0; k < taps; k++) coeffs[p * taps + k]! /= sum;
   }
-  const f = { taps, half, coeffs };
+  // Phase 0 (and phase L/2) are symmetric: summing mirrored inputs first halves the multiplies.
+  const mirror = new Int32Array(L).fill(-1);
+  for (let p = 0; p < L; p++) {
+    for (const S of [taps - 1, taps - 2]) {
+      let sym = true;
+      for (let k = 0; k <= S && sym; k++) sym = Math.abs(coeffs[p * taps + k]! - coeffs[p * taps + S - k]!) < 1e-7;
+      if (sym && (S === taps - 1 || Math.abs(coeffs[p * taps + taps - 1]!) < 1e-12)) {
+        mirror[p] = S;
+        break;
+      }
+    }
+  }
+  const f = { taps, half, coeffs, mirror };
   filterCache.set(key, f);
   return f;
 }
@@ -186,7 +200,7 @@ export class Resampler {
 
   /** Emit outputs whose window lies within the buffer; stop at `limit` outputs if given. */
   private emit(out: Int16Array, availEnd: number, limit = Infinity): number {
-    const { taps, half, coeffs } = this.filter!;
+    const { taps, half, coeffs, mirror } = this.filter!;
     const L = this.L;
     const M = this.M;
     const buf = this.buf;
@@ -199,19 +213,35 @@ export class Resampler {
     while (i + half < availEnd && produced < limit) {
       const base = i + offset;
       const c0 = p * taps;
-      // Four accumulators: breaks the add dependency chain (≈2× faster in V8).
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      for (let k = 0; k < taps; k += 4) {
-        a0 += buf[base + k]! * coeffs[c0 + k]!;
-        a1 += buf[base + k + 1]! * coeffs[c0 + k + 1]!;
-        a2 += buf[base + k + 2]! * coeffs[c0 + k + 2]!;
-        a3 += buf[base + k + 3]! * coeffs[c0 + k + 3]!;
+      const S = mirror[p]!;
+      if (S >= 0) {
+        const hi = base + S;
+        const pairs = (S + 1) >> 1;
+        let a0 = (S & 1) === 0 ? buf[base + pairs]! * coeffs[c0 + pairs]! : 0;
+        let a1 = 0;
+        let k = 0;
+        for (; k + 1 < pairs; k += 2) {
+          a0 += (buf[base + k]! + buf[hi - k]!) * coeffs[c0 + k]!;
+          a1 += (buf[base + k + 1]! + buf[hi - k - 1]!) * coeffs[c0 + k + 1]!;
+        }
+        if (k < pairs) a0 += (buf[base + k]! + buf[hi - k]!) * coeffs[c0 + k]!;
+        const r = Math.round(a0 + a1);
+        out[n++] = r > 32767 ? 32767 : r < -32768 ? -32768 : r;
+      } else {
+        // Four accumulators: breaks the add dependency chain (≈2× faster in V8).
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let k = 0; k < taps; k += 4) {
+          a0 += buf[base + k]! * coeffs[c0 + k]!;
+          a1 += buf[base + k + 1]! * coeffs[c0 + k + 1]!;
+          a2 += buf[base + k + 2]! * coeffs[c0 + k + 2]!;
+          a3 += buf[base + k + 3]! * coeffs[c0 + k + 3]!;
+        }
+        const r = Math.round(a0 + a1 + a2 + a3);
+        out[n++] = r > 32767 ? 32767 : r < -32768 ? -32768 : r;
       }
-      const r = Math.round(a0 + a1 + a2 + a3);
-      out[n++] = r > 32767 ? 32767 : r < -32768 ? -32768 : r;
       produced++;
       p += M;
       while (p >= L) {
