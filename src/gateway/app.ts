@@ -1,7 +1,7 @@
 /**
  * The Fastify app factory: plugins and routes, no listen(). main.ts (or a test) listens.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -18,17 +18,18 @@ import { businessRoutes } from './routes/businesses';
 import { callRoutes } from './routes/calls';
 import { opsRoutes } from './routes/ops';
 import { streamRoutes } from './routes/stream';
+import { logRoutes } from './routes/logs';
 import { selectSubprotocol } from '../core/protocol';
 
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
 
-const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes];
+const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes];
 
 export async function buildApp(s: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: s.log.child({ component: 'gateway' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 25 * 1024 * 1024, // audio uploads: the transcription API's own limit
     trustProxy: true,
   });

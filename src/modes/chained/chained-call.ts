@@ -132,18 +132,21 @@ export class ChainedCall implements CallDriver {
     const itemId = this.speechItemId ?? newId('item');
     this.speechItemId = null;
     this.host.send(inputEvents.speechStopped({ audio_end_ms: e.audioEndMs, item_id: itemId }));
-    await this.s.stageLog.write({
-      call_id: this.call.id,
-      stage: 'vad',
-      event: 'completed',
-      data: { audio_end_ms: e.audioEndMs, audio_ms: Math.round(e.audio.length / 16) },
-    });
-    await this.commitAudio(e.audio, itemId, this.session.turn_detection?.create_response ?? true);
+    await this.commitAudio(e.audio, itemId, this.session.turn_detection?.create_response ?? true, e.audioEndMs);
   }
 
   /** A finished utterance: the user item, then the STT job (which chains to the LLM when `respond`). */
-  private async commitAudio(audio: Int16Array, itemId: string, respond: boolean): Promise<void> {
+  private async commitAudio(audio: Int16Array, itemId: string, respond: boolean, vadEndMs?: number): Promise<void> {
     const turn = this.newTurn();
+    const audioMs = Math.round(audio.length / 16);
+    // The end of speech as the VAD (or a manual commit) saw it: the start of the turn's waterfall.
+    await this.s.stageLog.write({
+      call_id: this.call.id,
+      turn_id: turn.id,
+      stage: 'vad',
+      event: 'completed',
+      data: { audio_ms: audioMs, ...(vadEndMs !== undefined ? { audio_end_ms: vadEndMs } : { manual_commit: true }) },
+    });
     this.host.send(inputEvents.committed({ previous_item_id: this.lastItemId, item_id: itemId }));
     const item = inputEvents.userAudioItem(itemId);
     this.host.send(inputEvents.itemCreated(item, this.lastItemId));
@@ -159,7 +162,7 @@ export class ChainedCall implements CallDriver {
       response_id: turn.responseId,
       assistant_item_id: turn.assistantItemId,
       user_item_id: itemId,
-      audio_ms: Math.round(audio.length / 16),
+      audio_ms: audioMs,
       respond,
     };
     await this.s.queues.stt.add('stt', job, { jobId: jobId(this.call.id, turn.id, 'stt') });

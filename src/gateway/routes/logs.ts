@@ -1,0 +1,85 @@
+/**
+ * A call's stage log (GET /v1/calls/:id/logs: JSON, `?follow=1` as Server-Sent Events,
+ * `?format=text` as a timeline) and its per-turn latency waterfall (GET /v1/calls/:id/turns).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { formatTimeline, waterfalls } from '../../core/waterfall';
+import { ApiError } from '../../errors';
+import { authenticate, requireCallAccess } from '../auth';
+import type { Services } from '../services';
+import { CallParams } from './calls';
+
+export function logRoutes(root: FastifyInstance, s: Services) {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const tags = ['logs'];
+
+  async function accessibleCall(req: Parameters<typeof authenticate>[0], id: string) {
+    const p = await authenticate(req, s);
+    const call = await s.calls.get(id);
+    if (!call) throw ApiError.notFound('call', id);
+    requireCallAccess(p, call);
+    return call;
+  }
+
+  app.get(
+    '/v1/calls/:id/logs',
+    {
+      schema: {
+        tags,
+        params: CallParams,
+        querystring: z.object({ follow: z.enum(['0', '1', 'true', 'false']).optional(), format: z.enum(['json', 'text']).default('json') }),
+      },
+    },
+    async (req, reply) => {
+      const call = await accessibleCall(req, req.params.id);
+      const rows = await s.stageLog.read(call.id);
+      const follow = req.query.follow === '1' || req.query.follow === 'true';
+      if (!follow) {
+        if (req.query.format === 'text') return reply.type('text/plain; charset=utf-8').send(formatTimeline(rows.map((r) => r.entry)));
+        return { object: 'list', call_id: call.id, data: rows.map((r) => r.entry) };
+      }
+      // SSE: the backlog, then new entries as they are written (blocking XREAD on its own connection).
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      let last = '0-0';
+      for (const r of rows) {
+        res.write(`id: ${r.id}\ndata: ${JSON.stringify(r.entry)}\n\n`);
+        last = r.id;
+      }
+      const conn = s.redis.duplicate();
+      let open = true;
+      req.raw.on('close', () => {
+        open = false;
+        conn.disconnect();
+      });
+      const key = s.keys.callLog(call.id);
+      while (open) {
+        try {
+          const got = await conn.xread('COUNT', 100, 'BLOCK', 15_000, 'STREAMS', key, last);
+          if (!got) {
+            res.write(': keep-alive\n\n');
+            continue;
+          }
+          for (const [, entries] of got) {
+            for (const [id, fields] of entries) {
+              last = id;
+              res.write(`id: ${id}\ndata: ${fields[1]}\n\n`);
+            }
+          }
+        } catch {
+          break;
+        }
+      }
+      res.end();
+    },
+  );
+
+  app.get('/v1/calls/:id/turns', { schema: { tags, params: CallParams } }, async (req) => {
+    const call = await accessibleCall(req, req.params.id);
+    const rows = await s.stageLog.read(call.id);
+    return { object: 'list', call_id: call.id, data: waterfalls(rows.map((r) => r.entry)) };
+  });
+}
