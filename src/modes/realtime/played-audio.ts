@@ -7,6 +7,8 @@
 export interface PlayedAudio {
   itemId: string;
   audioEndMs: number;
+  /** How much of the item's audio was sent at all. */
+  sentMs: number;
 }
 
 interface ItemAudio {
@@ -38,7 +40,7 @@ export class PlayedAudioTracker {
     if (!item) return null;
     const sentMs = item.bytes / bytesPerMs;
     const heard = clientPlayedMs ?? this.now() - item.firstSentAt;
-    return { itemId: this.last, audioEndMs: Math.max(0, Math.floor(Math.min(heard, sentMs))) };
+    return { itemId: this.last, audioEndMs: Math.max(0, Math.floor(Math.min(heard, sentMs))), sentMs };
   }
 
   /** After a truncate the item is settled: a second interrupt has nothing to cut. */
