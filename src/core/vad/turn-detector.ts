@@ -19,6 +19,12 @@ export const TURN_SAMPLE_RATE = 16000;
 export const MAX_UTTERANCE_MS = 60_000;
 const SLACK_MS = 5_000; // prefix padding, onset backtracking and confirmation delay
 const CAPACITY = ((MAX_UTTERANCE_MS + SLACK_MS) * TURN_SAMPLE_RATE) / 1000;
+/**
+ * The ring starts small (a call is mostly short turns and silence) and doubles up to CAPACITY
+ * only while a long utterance or a manual buffer needs it; it shrinks back after the turn. This
+ * keeps an idle call's buffer near 200 KB instead of 2 MB.
+ */
+const INITIAL_CAPACITY = ((SLACK_MS + 1_000) * TURN_SAMPLE_RATE) / 1000;
 const SAMPLES_PER_MS = TURN_SAMPLE_RATE / 1000;
 /** Large pushes are fed in slices so the cap is enforced before the ring wraps. */
 const MAX_SLICE = TURN_SAMPLE_RATE;
@@ -37,7 +43,8 @@ export class TurnDetector {
   private vad: Vad | null = null;
   /** Session sample at which the current VAD's timeline starts. */
   private vadOrigin = 0;
-  private readonly ring = new Int16Array(CAPACITY);
+  private ring = new Int16Array(INITIAL_CAPACITY);
+  private cap = INITIAL_CAPACITY;
   /** Samples pushed since the session began. */
   private total = 0;
   /** First sample not yet handed over (last turn end, commit or clear). */
@@ -105,7 +112,9 @@ export class TurnDetector {
     this.turnStart = -1;
     this.vad?.reset();
     if (to <= from) return null;
-    return { audio: this.read(from, to), audioStartMs: from / SAMPLES_PER_MS, audioEndMs: to / SAMPLES_PER_MS };
+    const audio = this.read(from, to);
+    if (this.cap > INITIAL_CAPACITY) this.resize(INITIAL_CAPACITY);
+    return { audio, audioStartMs: from / SAMPLES_PER_MS, audioEndMs: to / SAMPLES_PER_MS };
   }
 
   /** Drop buffered audio and any turn in progress (input_audio_buffer.clear). */
@@ -113,6 +122,12 @@ export class TurnDetector {
     this.pendingFrom = this.total;
     this.turnStart = -1;
     this.vad?.reset();
+    if (this.cap > INITIAL_CAPACITY) this.resize(INITIAL_CAPACITY);
+  }
+
+  /** Bytes held by the audio buffer (for memory accounting). */
+  get bufferBytes(): number {
+    return this.ring.byteLength;
   }
 
   private toTurnEvent(type: 'speech_started' | 'speech_stopped', vadMs: number): TurnEvent {
@@ -126,17 +141,39 @@ export class TurnDetector {
     const audio = this.read(from, sample);
     this.pendingFrom = sample;
     this.turnStart = -1;
+    if (this.cap > INITIAL_CAPACITY) this.resize(INITIAL_CAPACITY);
     return { type, audioEndMs: sample / SAMPLES_PER_MS, audio };
   }
 
   private readableFrom(sample: number): number {
-    return Math.max(sample, this.total - CAPACITY);
+    return Math.max(sample, this.total - this.cap);
+  }
+
+  /** The oldest sample a later event or commit may still hand over. */
+  private oldestNeeded(): number {
+    if (!this.vad) return this.pendingFrom;
+    return this.turnStart >= 0 ? this.turnStart : this.total - (SLACK_MS * TURN_SAMPLE_RATE) / 1000;
+  }
+
+  /** Re-lays the ring at a new capacity, keeping the newest samples at their positions mod cap. */
+  private resize(cap: number): void {
+    const keep = Math.min(this.total, this.cap, cap);
+    const from = this.total - keep;
+    const old = this.read(from, this.total);
+    this.ring = new Int16Array(cap);
+    this.cap = cap;
+    const pos = from % cap;
+    const first = Math.min(keep, cap - pos);
+    this.ring.set(old.subarray(0, first), pos);
+    if (first < keep) this.ring.set(old.subarray(first), 0);
   }
 
   private write(s: Int16Array): void {
-    // s is at most MAX_SLICE < CAPACITY samples.
-    const pos = this.total % CAPACITY;
-    const first = Math.min(s.length, CAPACITY - pos);
+    const needed = this.total + s.length - Math.max(0, this.oldestNeeded());
+    if (needed > this.cap && this.cap < CAPACITY) this.resize(Math.min(CAPACITY, Math.max(needed, this.cap * 2)));
+    // s is at most MAX_SLICE < cap samples.
+    const pos = this.total % this.cap;
+    const first = Math.min(s.length, this.cap - pos);
     this.ring.set(s.subarray(0, first), pos);
     if (first < s.length) this.ring.set(s.subarray(first), 0);
     this.total += s.length;
@@ -145,8 +182,8 @@ export class TurnDetector {
   /** Copy out [from, to) (session samples); the range must still be in the ring. */
   private read(from: number, to: number): Int16Array {
     const out = new Int16Array(Math.max(0, to - from));
-    const pos = from % CAPACITY;
-    const first = Math.min(out.length, CAPACITY - pos);
+    const pos = from % this.cap;
+    const first = Math.min(out.length, this.cap - pos);
     out.set(this.ring.subarray(pos, pos + first));
     if (first < out.length) out.set(this.ring.subarray(0, out.length - first), first);
     return out;
