@@ -19,12 +19,13 @@ import { callRoutes } from './routes/calls';
 import { opsRoutes } from './routes/ops';
 import { streamRoutes } from './routes/stream';
 import { logRoutes } from './routes/logs';
+import { toolRoutes } from './routes/tools';
 import { selectSubprotocol } from '../core/protocol';
 
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
 
-const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes];
+const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes, toolRoutes];
 
 export async function buildApp(s: Services): Promise<FastifyInstance> {
   const app = Fastify({

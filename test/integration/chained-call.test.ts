@@ -3,15 +3,12 @@
  * and the real STT → LLM → TTS BullMQ workers (fake provider behind the official openai client),
  * and spoken audio out, in both dialects.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resample } from '../../src/core/audio/resample';
 import { ulawEncode, alawEncode } from '../../src/core/audio/g711';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
-import { parseWav } from '../../src/core/audio/formats';
-import { fixturePath } from '../fixtures';
-import { RealtimeClient } from '../helpers/realtime-client';
-import { ADMIN_KEY, SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { connectCall, newCall as newCallFor, spokenTurn } from '../helpers/calls';
+import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
 
 let svc: TestService;
 beforeAll(async () => {
@@ -22,23 +19,8 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-/** "What are your opening hours?" at 24 kHz, followed by a second of silence so the VAD ends the turn. */
-function spokenTurn(rate = 24_000): Int16Array {
-  const { pcm, sampleRate } = parseWav(readFileSync(fixturePath('hours_16k.wav')));
-  const speech = resample(pcm, sampleRate, rate);
-  const out = new Int16Array(speech.length + rate);
-  out.set(speech);
-  return out;
-}
-
-async function newCall(session?: Record<string, unknown>) {
-  const res = await svc.api('/v1/calls', { method: 'POST', json: { business_id: 'acme', ...(session ? { session } : {}) } });
-  return (await res.json()) as { id: string; client_secret: { value: string } };
-}
-
-async function connect(callId: string, dialect: 'beta' | 'ga') {
-  return RealtimeClient.connect(`${svc.wsUrl}/v1/calls/${callId}/stream?dialect=${dialect}`, { key: ADMIN_KEY });
-}
+const newCall = (session?: Record<string, unknown>) => newCallFor(svc, 'acme', session);
+const connect = (callId: string, dialect: 'beta' | 'ga') => connectCall(svc, callId, dialect);
 
 const BETA_TURN_ORDER = [
   'input_audio_buffer.speech_started',
@@ -69,7 +51,6 @@ describe('chained mode over the Realtime WebSocket', () => {
   it('answers a spoken question with speech, in the beta event order', async () => {
     const call = await newCall();
     const c = await connect(call.id, 'beta');
-    await c.waitFor('session.created');
     c.appendAudio(pcm16ToBytes(spokenTurn()));
     const done = await c.waitFor('response.done');
     expect(done.response.status).toBe('completed');
@@ -95,7 +76,6 @@ describe('chained mode over the Realtime WebSocket', () => {
   it('speaks the GA dialect to a GA client', async () => {
     const call = await newCall();
     const c = await connect(call.id, 'ga');
-    await c.waitFor('session.created');
     expect(c.events[0]!.session.type).toBe('realtime');
     c.appendAudio(pcm16ToBytes(spokenTurn()));
     await c.waitFor('response.done');
@@ -113,7 +93,6 @@ describe('chained mode over the Realtime WebSocket', () => {
     // interrupt_response off that is not a barge-in, so the whole first answer stays in history.
     const call = await newCall({ turn_detection: { interrupt_response: false } });
     const c = await connect(call.id, 'beta');
-    await c.waitFor('session.created');
     svc.fake.script.transcripts.push('My name is Ada.', 'What is my name?');
     c.appendAudio(pcm16ToBytes(spokenTurn()));
     await c.waitFor('response.done');
@@ -132,7 +111,6 @@ describe('chained mode over the Realtime WebSocket', () => {
   it('waits for commit and response.create when turn detection is off', async () => {
     const call = await newCall({ turn_detection: null });
     const c = await connect(call.id, 'beta');
-    await c.waitFor('session.created');
     c.appendAudio(pcm16ToBytes(spokenTurn()));
     c.send({ type: 'input_audio_buffer.commit' });
     await c.waitFor('input_audio_buffer.committed');
@@ -154,7 +132,6 @@ describe('chained mode over the Realtime WebSocket', () => {
   ] as const)('takes and returns %s audio', async (format, bytesPerMs, encode) => {
     const call = await newCall({ input_audio_format: format, output_audio_format: format });
     const c = await connect(call.id, 'beta');
-    await c.waitFor('session.created');
     c.appendAudio(encode(spokenTurn()));
     await c.waitFor('response.done');
     const deltas = c.events.filter((e) => e.type === 'response.audio.delta');
@@ -170,7 +147,6 @@ describe('chained mode over the Realtime WebSocket', () => {
   it('logs every stage of a turn and serves the latency waterfall', async () => {
     const call = await newCall();
     const c = await connect(call.id, 'beta');
-    await c.waitFor('session.created');
     c.appendAudio(pcm16ToBytes(spokenTurn()));
     await c.waitFor('response.done');
     c.close();
@@ -195,7 +171,6 @@ describe('chained mode over the Realtime WebSocket', () => {
   it('answers a malformed event with an error and keeps the call going', async () => {
     const call = await newCall();
     const c = await connect(call.id, 'beta');
-    await c.waitFor('session.created');
     c.ws.send('{not json');
     expect((await c.waitFor('error')).error.code).toBe('invalid_json');
     c.send({ type: 'no.such.event' });

@@ -71,7 +71,9 @@ const HYSTERESIS_DB = 5;
 const MIN_VOICED_DB = 4; // the keep-going level never drops below this: noise wobble is ±3 dB
 const BACKTRACK_FRAMES = 20; // onset may move back ≤ 200 ms over voiced frames
 const HISTORY = 32; // frame energies kept for backtracking
-const ABS_FLOOR_DB = -65;
+// −60 dBFS: a line that was digitally silent (a muted browser mic) and then carries ordinary
+// background noise (≈ −55 dBFS in the speech band) must not start a turn.
+const ABS_FLOOR_DB = -60;
 const SILENT_DB = -100;
 const FLOOR_DOWN = 0.3; // per frame, towards quieter frames
 const FLOOR_UP = 0.05; // per frame on quiet non-speech frames (τ ≈ 200 ms)
