@@ -402,7 +402,8 @@ export class ChainedCall implements CallDriver {
         return;
       }
       case 'audio_done': {
-        if (o.error) this.error('tts_failed', `Could not speak part of the answer: ${o.error}`, undefined, undefined, 'server_error');
+        // No audio could be made: the client still gets the words, as text in the error.
+        if (o.error) this.error('tts_failed', `Could not speak: "${turn.sentences[o.seq]?.text ?? ''}" (${o.error})`, undefined, undefined, 'server_error');
         for (const chunk of turn.playout.finish(o.seq)) this.sendAudio(turn, chunk);
         return this.maybeFinish(turn);
       }
