@@ -4,6 +4,7 @@
  * GET /v1/calls/:id/logs; operators read the process log instead.
  */
 import type { LogEvent, LogStage, StageLogEntry } from '../contracts/logs';
+import { observeStageEntry } from '../metrics/stage-metrics';
 import type { Keys, Redis } from './redis';
 
 export interface StageLogInput {
@@ -50,6 +51,8 @@ export class StageLog {
       .xadd(key, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', JSON.stringify(entry))
       .expire(key, this.ttlS)
       .exec();
+    // Every stage in every mode writes here, so this one hook feeds the per-stage metrics.
+    observeStageEntry(entry, async (callId) => (await this.read(callId)).map((r) => r.entry));
     return entry;
   }
 

@@ -45,28 +45,108 @@ export function waterfalls(entries: readonly StageLogEntry[]): TurnWaterfall[] {
   });
 }
 
-/** `?format=text`: one aligned line per entry and a summary line per turn. */
+/** Column widths of the text timeline. */
+const W = { at: 9, turn: 4, stage: 8, event: 12, dur: 8, wait: 7 } as const;
+const HIDDEN_DATA = new Set(['queue_wait_ms']);
+
+const ms = (v: number | null) => (v === null ? '-' : `${Math.round(v)}ms`);
+
+function dataText(data: Record<string, unknown>): string {
+  return Object.entries(data)
+    .filter(([k]) => !HIDDEN_DATA.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v.length > 60 ? v.slice(0, 57) + '...' : v) : JSON.stringify(v)}`)
+    .join(' ');
+}
+
+/** One summary line for a turn: where the time to first audio went, and how the turn ended. */
+export function turnSummary(label: string, w: TurnWaterfall): string {
+  const marks = [
+    ['stt', w.stt_done_ms],
+    ['llm', w.llm_first_token_ms],
+    ['tts', w.tts_first_audio_ms],
+    ['send', w.first_audio_sent_ms],
+  ] as const;
+  // Each stage's share of the wait for first audio: the gap since the previous mark that was reached.
+  const parts: string[] = [];
+  let prev = 0;
+  for (const [name, v] of marks) {
+    if (v === null) continue;
+    parts.push(`${name} ${Math.round(v - prev)}`);
+    prev = v;
+  }
+  const first = w.first_audio_sent_ms ?? w.tts_first_audio_ms ?? w.llm_first_token_ms;
+  const head = first === null ? 'no audio' : `first audio ${ms(first)}${parts.length ? ` = ${parts.join(' + ')}` : ''}`;
+  const tail = [
+    w.response_done_ms !== null ? `done ${ms(w.response_done_ms)}` : null,
+    // A turn both done and cancelled was cut by a barge-in while the caller was still hearing it.
+    w.cancelled ? (w.response_done_ms !== null ? 'completed, cut by barge-in during playback' : 'cancelled') : w.response_done_ms !== null ? 'completed' : null,
+    ...Object.entries(w.attempts)
+      .filter(([, n]) => n > 1)
+      .map(([stage, n]) => `${stage} attempts=${n}`),
+  ].filter((x): x is string => x !== null);
+  return `${'═'.repeat(2)} ${label.padEnd(W.turn)} ${head}${tail.length ? ` │ ${tail.join(' │ ')}` : ''}`;
+}
+
+/**
+ * Formats stage-log entries one line at a time (the text timeline and `voice-agent logs --follow`):
+ * time since the first entry, a short turn label (T1, T2 … introduced by a header line), stage,
+ * event, duration, queue wait, and the entry's data.
+ */
+export class TimelineFormatter {
+  private t0: number | null = null;
+  private readonly labels = new Map<string, string>();
+
+  header(): string {
+    return `${'time'.padStart(W.at)}  ${'turn'.padEnd(W.turn)} ${'stage'.padEnd(W.stage)} ${'event'.padEnd(W.event)} ${'took'.padStart(W.dur)} ${'wait'.padStart(W.wait)}  details`;
+  }
+
+  label(turnId: string): string {
+    return this.labels.get(turnId) ?? `T${this.labels.size + 1}`;
+  }
+
+  /** The entry's line, preceded by a header line the first time its turn appears. */
+  lines(e: StageLogEntry): string[] {
+    const out: string[] = [];
+    this.t0 ??= e.ts;
+    let turn = '';
+    if (e.turn_id) {
+      turn = this.label(e.turn_id);
+      if (!this.labels.has(e.turn_id)) {
+        this.labels.set(e.turn_id, turn);
+        out.push(`── ${turn} ${e.turn_id}`);
+      }
+    }
+    const at = `+${((e.ts - this.t0) / 1000).toFixed(3)}s`.padStart(W.at);
+    const wait = typeof e.data.queue_wait_ms === 'number' ? ms(e.data.queue_wait_ms) : '';
+    const attempt = e.attempt > 1 ? ` #${e.attempt}` : '';
+    const dur = e.duration_ms === null ? '' : ms(e.duration_ms);
+    out.push(
+      `${at}  ${turn.padEnd(W.turn)} ${e.stage.padEnd(W.stage)} ${(e.event + attempt).padEnd(W.event)} ${dur.padStart(W.dur)} ${wait.padStart(W.wait)}  ${dataText(e.data)}`.trimEnd(),
+    );
+    return out;
+  }
+}
+
+/**
+ * `?format=text`: a column header, one aligned line per entry, and after each turn's last entry a
+ * summary line (time to first audio split by stage, total, outcome).
+ */
 export function formatTimeline(entries: readonly StageLogEntry[]): string {
   if (entries.length === 0) return '(no stage log entries)\n';
-  const t0 = entries[0]!.ts;
-  const lines: string[] = [];
-  let lastTurn: string | null | undefined;
-  for (const e of entries) {
-    if (e.turn_id !== lastTurn && e.turn_id) lines.push(`── turn ${e.turn_id}`);
-    lastTurn = e.turn_id;
-    const at = `+${String(e.ts - t0).padStart(7)}ms`;
-    const dur = e.duration_ms === null ? '' : `${e.duration_ms}ms`;
-    const attempt = e.attempt > 1 ? ` attempt=${e.attempt}` : '';
-    const data = Object.entries(e.data)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v.length > 60 ? v.slice(0, 57) + '...' : v) : JSON.stringify(v)}`)
-      .join(' ');
-    lines.push(`${at}  ${e.stage.padEnd(8)} ${e.event.padEnd(12)} ${dur.padStart(8)}${attempt}  ${data}`.trimEnd());
-  }
-  for (const w of waterfalls(entries)) {
-    const f = (v: number | null) => (v === null ? '-' : `${v}ms`);
-    lines.push(
-      `turn ${w.turn_id}: stt ${f(w.stt_done_ms)} → llm first token ${f(w.llm_first_token_ms)} → tts first audio ${f(w.tts_first_audio_ms)} → first audio sent ${f(w.first_audio_sent_ms)}${w.cancelled ? ' (cancelled)' : ''}`,
-    );
-  }
+  const f = new TimelineFormatter();
+  const byTurn = new Map(waterfalls(entries).map((w) => [w.turn_id, w]));
+  const lastIndex = new Map<string, number>();
+  entries.forEach((e, i) => e.turn_id && lastIndex.set(e.turn_id, i));
+  const first = entries[0]!;
+  const span = (entries[entries.length - 1]!.ts - first.ts) / 1000;
+  const lines = [
+    `call ${first.call_id} · ${new Date(first.ts).toISOString()} · ${entries.length} entries · ${byTurn.size} turns · ${span.toFixed(3)}s`,
+    f.header(),
+  ];
+  entries.forEach((e, i) => {
+    lines.push(...f.lines(e));
+    const w = e.turn_id ? byTurn.get(e.turn_id) : undefined;
+    if (w && lastIndex.get(w.turn_id) === i) lines.push(turnSummary(f.label(w.turn_id), w));
+  });
   return lines.join('\n') + '\n';
 }

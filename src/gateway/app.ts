@@ -19,13 +19,15 @@ import { callRoutes } from './routes/calls';
 import { opsRoutes } from './routes/ops';
 import { streamRoutes } from './routes/stream';
 import { logRoutes } from './routes/logs';
+import { metricsRoutes } from './routes/metrics';
+import { consoleRoutes } from './routes/console';
 import { toolRoutes } from './routes/tools';
 import { selectSubprotocol } from '../core/protocol';
 
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
 
-const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes, toolRoutes];
+const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes, toolRoutes, metricsRoutes, consoleRoutes];
 
 export async function buildApp(s: Services): Promise<FastifyInstance> {
   const app = Fastify({
