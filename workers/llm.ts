@@ -162,7 +162,15 @@ class LlmTurn {
     for (const c of items) {
       await deps.output.write(d.call_id, { kind: 'function_call', turn_id: d.turn_id, call_id: c.id, name: c.name, arguments: c.arguments, item_id: c.item_id });
     }
-    const toolCtx = { business, callId: d.call_id, turnId: d.turn_id, signal: ctx.signal, attempt: ctx.attempt };
+    const toolCtx = {
+      business,
+      callId: d.call_id,
+      turnId: d.turn_id,
+      signal: ctx.signal,
+      attempt: ctx.attempt,
+      requestCallAction: (action: 'transfer' | 'end', reason: string | undefined) =>
+        deps.output.write(d.call_id, { kind: 'call_action', turn_id: d.turn_id, action, reason }),
+    };
     // Several calls in one model turn run in parallel.
     const results = await Promise.all(items.map((c) => runToolCall(deps, toolCtx, c)));
     for (const [i, r] of results.entries()) {

@@ -15,6 +15,6 @@ export type StageOutput =
   | { kind: 'audio'; turn_id: string; seq: number; offset: number }
   | { kind: 'audio_done'; turn_id: string; seq: number; bytes: number; error?: string | undefined }
   | { kind: 'turn_failed'; turn_id: string; stage: string; error: string; fallback_text?: string | undefined }
-  | { kind: 'client_tool_result'; turn_id: string; call_id: string };
+  | { kind: 'call_action'; turn_id: string; action: 'transfer' | 'end'; reason?: string | undefined };
 
 export type StageOutputKind = StageOutput['kind'];

@@ -25,6 +25,8 @@ export interface ToolRunContext {
   turnId: string;
   signal: AbortSignal;
   attempt: number;
+  /** How the mode carries out end_call / transfer_to_human (after the current answer is spoken). */
+  requestCallAction?: (action: 'transfer' | 'end', reason: string | undefined) => Promise<void>;
 }
 
 export interface ToolCall {
@@ -110,7 +112,8 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall): 
           await deps.redis.rpush(`${deps.keys.business(b)}:tickets`, JSON.stringify(ticket));
         },
         requestCallAction: async (action, reason) => {
-          await deps.redis.publish(`${deps.keys.call(ctx.callId)}:actions`, JSON.stringify({ action, reason }));
+          if (!ctx.requestCallAction) throw new ToolError(`'${call.name}' is not available on this call.`);
+          await ctx.requestCallAction(action, reason);
         },
       });
     }

@@ -175,6 +175,14 @@ describe('tools in chained mode', () => {
     expect(c.types()).not.toContain('error');
     c.close();
   });
+
+  it('hangs up after the goodbye when the model calls end_call', async () => {
+    svc.fake.script.chat.push({ tool_calls: [{ name: 'end_call', arguments: { reason: 'caller is done' } }] }, { text: 'Goodbye.' });
+    const c = await connectCall(svc, (await newCall(svc, 'shop')).id);
+    const { done } = await ask(c);
+    expect(done.response.status).toBe('completed');
+    expect((await c.closed).reason).toBe('end_call');
+  });
 });
 
 describe('provider failures', () => {

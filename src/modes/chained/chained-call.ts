@@ -47,6 +47,8 @@ interface Turn {
   responding: boolean;
   hadClientTool: boolean;
   overrides: LlmJob['overrides'];
+  /** end_call / transfer_to_human asked for during this turn: done once the answer has played. */
+  action: { action: 'transfer' | 'end'; reason: string | undefined } | null;
 }
 
 const PCM24K_BYTES_PER_MS = 48;
@@ -189,6 +191,7 @@ export class ChainedCall implements CallDriver {
       responding: false,
       hadClientTool: false,
       overrides: undefined,
+      action: null,
     };
     this.turns.set(turn.id, turn);
     return turn;
@@ -411,6 +414,9 @@ export class ChainedCall implements CallDriver {
         turn.totalSentences = o.sentences;
         turn.usage = o.usage;
         return this.maybeFinish(turn);
+      case 'call_action':
+        turn.action = { action: o.action, reason: o.reason };
+        return;
       case 'turn_failed':
         this.error('turn_failed', `The ${o.stage} stage failed: ${o.error}`, undefined, undefined, 'server_error');
         if (!o.fallback_text && !turn.emitter) this.retire(turn);
@@ -457,6 +463,17 @@ export class ChainedCall implements CallDriver {
       data: { audio_ms: Math.round(turn.audioBytesSent / PCM24K_BYTES_PER_MS), sentences: turn.totalSentences },
     });
     this.retire(turn);
+    if (turn.action) this.carryOut(turn);
+  }
+
+  /** end_call: hang up once the goodbye has played (audio is sent ahead of real time). */
+  private carryOut(turn: Turn) {
+    const { action, reason } = turn.action!;
+    const sentMs = turn.audioBytesSent / PCM24K_BYTES_PER_MS;
+    const remainingMs = Math.max(0, sentMs - playedMs(sentMs, turn.firstAudioAt, Date.now()));
+    void this.s.stageLog.write({ call_id: this.call.id, turn_id: turn.id, stage: 'gateway', event: 'completed', data: { call_action: action, reason: reason ?? null, after_ms: Math.round(remainingMs) } });
+    if (action === 'end') setTimeout(() => this.host.hangup('end_call'), remainingMs).unref();
+    // A transfer is recorded in the stage log; bridging to a human is the telephony layer's job.
   }
 
   private retire(turn: Turn) {
