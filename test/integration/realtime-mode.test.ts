@@ -309,6 +309,18 @@ describe('realtime mode: upstream failures', () => {
     expect(c.received.filter((e) => e.type === 'session.created')).toHaveLength(1);
   });
 
+  it('continues in chained mode from the start when the upstream refuses the connection', async () => {
+    await putBusiness(svc, 'rt-refused', { realtime_fallback: 'chained' });
+    svc.fake.script.failures.push({ endpoint: 'realtime', status: 503, times: 1 });
+    const c = await dial(svc, 'rt-refused', 'ga');
+    expect((await c.next('error')).error).toMatchObject({ type: 'server_error', code: 'upstream_unavailable' });
+    expect((await c.next('session.created')).session).toMatchObject({ instructions: INSTRUCTIONS, audio: { output: { voice: 'alloy' } } });
+    c.send(userText('Hello?'));
+    c.send({ type: 'response.create' });
+    expect((await c.next('response.done')).response.status).toBe('completed');
+    expect((await svc.services.calls.get(callIdOf(c)))?.mode).toBe('chained');
+  });
+
   it('surfaces a rate-limited upstream handshake as a rate_limit_exceeded error', async () => {
     await putBusiness(svc, 'rt-429', {});
     svc.fake.script.failures.push({ endpoint: 'realtime', status: 429, times: 1, headers: { 'retry-after': '7' } });
@@ -340,7 +352,9 @@ describe('realtime mode: same protocol as chained mode', () => {
     c.appendAudio(spokenTurn(), 4800);
     await c.next('input_audio_buffer.speech_stopped');
     await c.next('response.done');
-    await c.next('conversation.item.input_audio_transcription.completed');
+    // The transcript is asynchronous (§1.5): it may have come before the reply or come after it.
+    const transcribed = (e: ServerEvent) => e.type === 'conversation.item.input_audio_transcription.completed';
+    if (!c.received.some(transcribed)) await c.next('conversation.item.input_audio_transcription.completed');
     const types = new Set(c.received.map((e) => e.type));
     await c.close();
     return types;

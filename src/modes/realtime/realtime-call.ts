@@ -48,6 +48,7 @@ export class RealtimeCall implements CallDriver {
   private readonly history: RealtimeHistory;
   private fallback: Promise<CallDriver | null> | null = null;
   private announced = false;
+  private failed = false;
   private closed = false;
 
   constructor(
@@ -190,7 +191,16 @@ export class RealtimeCall implements CallDriver {
 
   // ------------------------------------------------------------------ upstream → client
 
+  /** Upstream events in arrival order, even when one waits for Redis (a stored session). */
+  private upstreamQueue: Promise<void> = Promise.resolve();
+
   private onUpstreamEvent(u: UpstreamEvent): void {
+    this.upstreamQueue = this.upstreamQueue
+      .then(() => this.handleUpstreamEvent(u))
+      .catch((err: Error) => this.s.log.warn({ call_id: this.call.id, err: err.message }, 'upstream event handling failed'));
+  }
+
+  private async handleUpstreamEvent(u: UpstreamEvent): Promise<void> {
     if (this.closed) return;
     if (!u.known) {
       // GA-only or malformed events have no internal shape; the client protocol has no place for them.
@@ -257,12 +267,13 @@ export class RealtimeCall implements CallDriver {
     this.tools.onResponseDone(r.id, r.status).catch((err: Error) => this.s.log.warn({ call_id: this.call.id, err: err.message }, 'realtime tool hand-back failed'));
   }
 
-  private onSessionUpdated(): void {
+  private async onSessionUpdated(): Promise<void> {
     if (this.injection) return this.injection.resolve();
     const next = this.pendingSessions.shift();
     if (next) {
       this.session = next.session;
-      this.s.calls.updateSession(this.call.id, next.session).catch((err: Error) => this.s.log.warn({ call_id: this.call.id, err: err.message }, 'could not store the session'));
+      // Stored before the client hears of it, so GET /v1/calls/:id and a chained fallback agree with it.
+      await this.s.calls.updateSession(this.call.id, next.session);
     }
     this.host.send(inputEvents.sessionUpdated(clientSession(this.session, this.call.id)));
   }
@@ -287,7 +298,8 @@ export class RealtimeCall implements CallDriver {
    * ends as failed), then, per business, the call ends cleanly or continues in chained mode.
    */
   private async upstreamFailed(kind: 'connect' | 'drop', detail: string, err?: UpstreamConnectError): Promise<void> {
-    if (this.closed || this.fallback) return;
+    if (this.closed || this.failed) return;
+    this.failed = true;
     this.upstream = null;
     this.tools.close();
     this.injection?.reject(new Error(`the realtime provider ${detail}`));
