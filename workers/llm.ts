@@ -63,7 +63,8 @@ class LlmTurn {
     try {
       for (let round = 0; round <= MAX_TOOL_ROUNDS; round++) {
         const allowTools = round < MAX_TOOL_ROUNDS;
-        const result = await withRetries(() => this.stream(messages, allowTools), {
+        const roundStart = this.text.length;
+        const result = await withRetries(() => this.stream(messages, allowTools, roundStart), {
           signal: ctx.signal,
           onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }),
         });
@@ -88,7 +89,7 @@ class LlmTurn {
   }
 
   /** One streamed completion. Text is forwarded as it comes; a retry after partial output resumes by offset at the gateway. */
-  private async stream(messages: ChatMessage[], allowTools: boolean) {
+  private async stream(messages: ChatMessage[], allowTools: boolean, roundStart: number) {
     const { deps, d, ctx, call } = this;
     const s = call.session;
     const tools = allowTools && s.tools.length > 0 && s.tool_choice !== 'none' ? s.tools.map(toChatTool) : undefined;
@@ -108,7 +109,8 @@ class LlmTurn {
     );
     const acc = new ToolCallAccumulator();
     let usage: Record<string, number> | undefined;
-    const roundStart = this.text.length;
+    // Where this attempt's text lands in the answer: the round's start, moved if a retry diverges.
+    const at = { base: roundStart };
     let roundText = '';
     for await (const chunk of stream) {
       if (chunk.usage) usage = { input_tokens: chunk.usage.prompt_tokens, output_tokens: chunk.usage.completion_tokens, total_tokens: chunk.usage.total_tokens };
@@ -117,19 +119,28 @@ class LlmTurn {
       if (delta.tool_calls) for (const tc of delta.tool_calls) acc.push(tc);
       if (delta.content) {
         roundText += delta.content;
-        await this.textDelta(roundStart, roundText, delta.content);
+        await this.textDelta(at, roundText, delta.content);
       }
     }
     return { toolCalls: acc.finish(), usage };
   }
 
-  private async textDelta(roundStart: number, roundText: string, piece: string) {
-    const offset = roundStart + roundText.length - piece.length;
+  private async textDelta(pos: { base: number }, roundText: string, piece: string) {
+    const offset = pos.base + roundText.length - piece.length;
     if (offset < this.text.length) {
-      // A retried stream repeats text already sent; skip what we have.
-      const skip = this.text.length - offset;
-      if (skip >= piece.length) return;
-      piece = piece.slice(skip);
+      // A retried stream (after a dropped one) repeats text already sent: skip what we have. If it
+      // says something else, what was sent cannot be unsaid: it stays as its own sentence, and the
+      // new text follows it.
+      const sent = this.text.slice(offset, offset + piece.length);
+      if (piece.startsWith(sent)) {
+        piece = piece.slice(sent.length);
+        if (!piece) return;
+      } else {
+        for (const s of this.splitter.flush()) await this.sentence(s);
+        const sep = /\s$/.test(this.text) ? '' : ' ';
+        pos.base = this.text.length + sep.length - (roundText.length - piece.length);
+        piece = sep + piece;
+      }
     }
     if (!this.firstOutputLogged) {
       this.firstOutputLogged = true;
