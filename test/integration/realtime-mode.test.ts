@@ -246,6 +246,22 @@ describe('realtime mode: tools', () => {
   });
 });
 
+describe('realtime mode: call actions', () => {
+  it('hangs up after the goodbye when the model calls the builtin end_call', async () => {
+    const endCall = { type: 'function', name: 'end_call', parameters: { type: 'object', properties: { reason: { type: 'string' } } } };
+    await putBusiness(svc, 'rt-bye', { session: { tools: [endCall] } });
+    const c = await connect(svc, 'rt-bye', 'beta');
+    svc.fake.script.speech.msPerChar = 2;
+    svc.fake.script.chat.push({ tool_calls: [{ name: 'end_call', arguments: { reason: 'caller said goodbye' } }] }, { text: 'Goodbye!' });
+    c.send(userText('That is all, bye.'));
+    c.send({ type: 'response.create' });
+    expect(JSON.parse((await c.next('response.function_call.done')).output)).toEqual({ ending: true });
+    expect((await c.next('response.audio_transcript.done')).transcript).toBe('Goodbye!');
+    await c.next('response.done', (e) => e.response.output[0]?.type === 'message');
+    expect(await c.closed).toEqual({ code: 1000, reason: 'end_call' });
+  });
+});
+
 describe('realtime mode: barge-in', () => {
   it('maps response.interrupt to response.cancel, and to a truncate at what was played', async () => {
     await putBusiness(svc, 'rt-interrupt', {});

@@ -47,6 +47,8 @@ export class RealtimeCall implements CallDriver {
   private readonly stage: RealtimeStageLog;
   private readonly history: RealtimeHistory;
   private fallback: Promise<CallDriver | null> | null = null;
+  /** end_call / transfer_to_human from a tool: carried out when the answer to its result has played. */
+  private callAction: { action: 'transfer' | 'end'; reason: string | undefined } | null = null;
   private announced = false;
   private failed = false;
   private closed = false;
@@ -67,6 +69,9 @@ export class RealtimeCall implements CallDriver {
       callId: call.id,
       send: (e) => this.host.send(e),
       sendUpstream: (e) => void this.upstream?.send(e),
+      requestCallAction: async (action, reason) => {
+        this.callAction = { action, reason };
+      },
     });
   }
 
@@ -264,7 +269,23 @@ export class RealtimeCall implements CallDriver {
       this.truncateAfter = null;
       this.forward({ type: 'conversation.item.truncate', item_id: t.itemId, content_index: 0, audio_end_ms: t.audioEndMs });
     }
-    this.tools.onResponseDone(r.id, r.status).catch((err: Error) => this.s.log.warn({ call_id: this.call.id, err: err.message }, 'realtime tool hand-back failed'));
+    this.tools
+      .onResponseDone(r.id, r.status)
+      .then((handedBack) => {
+        if (!handedBack && this.callAction) this.carryOutCallAction(r.id);
+      })
+      .catch((err: Error) => this.s.log.warn({ call_id: this.call.id, err: err.message }, 'realtime tool hand-back failed'));
+  }
+
+  /** end_call: hang up once the goodbye has played (audio arrives ahead of real time). */
+  private carryOutCallAction(responseId: string): void {
+    const { action, reason } = this.callAction!;
+    this.callAction = null;
+    const played = this.played.played(bytesPerMs(this.session.output_audio_format));
+    const remainingMs = played ? Math.max(0, played.sentMs - played.audioEndMs) : 0;
+    this.stage.callAction({ call_action: action, reason: reason ?? null, after_ms: Math.round(remainingMs) }, responseId);
+    if (action === 'end') setTimeout(() => !this.closed && this.host.hangup('end_call'), remainingMs).unref();
+    // A transfer is recorded in the stage log; bridging to a human is the telephony layer's job.
   }
 
   private async onSessionUpdated(): Promise<void> {

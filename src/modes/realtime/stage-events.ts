@@ -36,6 +36,10 @@ export class RealtimeStageLog {
     this.write('completed', { step: 'session', ...data }, durationMs, null);
   }
 
+  callAction(data: Record<string, unknown>, responseId: string): void {
+    this.write('completed', { step: 'call_action', response_id: responseId, ...data });
+  }
+
   upstreamFailed(data: Record<string, unknown>): void {
     this.write('failed', { step: 'upstream', ...data });
   }

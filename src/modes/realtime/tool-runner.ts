@@ -20,6 +20,8 @@ export interface ToolRunnerDeps {
   callId: string;
   send(event: ServerEvent): void;
   sendUpstream(event: UpstreamClientEvent): void;
+  /** end_call / transfer_to_human: the call carries it out once the answer has played. */
+  requestCallAction(action: 'transfer' | 'end', reason: string | undefined): Promise<void>;
 }
 
 export class ToolRunner {
@@ -45,7 +47,14 @@ export class ToolRunner {
     this.serverCalls.add(item.call_id);
     const run = runToolCall(
       this.d.tools,
-      { business: this.d.business, callId: this.d.callId, turnId: turnId ?? responseId, signal: this.abort.signal, attempt: 1 },
+      {
+        business: this.d.business,
+        callId: this.d.callId,
+        turnId: turnId ?? responseId,
+        signal: this.abort.signal,
+        attempt: 1,
+        requestCallAction: (action, reason) => this.d.requestCallAction(action, reason),
+      },
       { id: item.call_id, name: item.name, arguments: item.arguments },
     ).then((r) => {
       this.d.send(inputEvents.functionCallDone({ ...r, response_id: responseId, ...(item.id ? { item_id: item.id } : {}) }));
