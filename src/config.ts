@@ -2,6 +2,7 @@
  * The service's configuration: DESIGN.md §4. This is the only module that reads
  * process.env; everything else receives a typed Config.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const csv = z
@@ -76,6 +77,9 @@ export class ConfigError extends Error {
 
 const OPENAI_URL = 'https://api.openai.com/v1';
 
+/** Variables that may instead be given as `<NAME>_FILE` (a path whose contents are the value). */
+const SECRET_VARS = ['ADMIN_API_KEY', 'OPENAI_API_KEY', 'STT_API_KEY', 'LLM_API_KEY', 'TTS_API_KEY', 'REALTIME_API_KEY', 'TWILIO_AUTH_TOKEN'] as const;
+
 /** Validates the environment once; a bad value throws one ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset" (docker-compose passes `FOO=` for blanks), except WORKERS where empty = none.
@@ -84,6 +88,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (v === undefined) continue;
     if (v === '' && k !== 'WORKERS') continue;
     cleaned[k] = v;
+  }
+  // Secrets may come from files (Docker/Kubernetes secrets): FOO_FILE=/run/secrets/foo.
+  for (const name of SECRET_VARS) {
+    const file = cleaned[`${name}_FILE`];
+    if (!file || cleaned[name] !== undefined) continue;
+    try {
+      cleaned[name] = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration: ${name}_FILE=${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    }
   }
   const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) {

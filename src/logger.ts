@@ -20,6 +20,18 @@ export const REDACT_PATHS = [
   'apiKey',
   'key',
   'secret',
+  // Config objects logged whole (config.stt.apiKey, …) and raw environment names.
+  '*.*.apiKey',
+  'adminApiKey',
+  '*.adminApiKey',
+  'twilioAuthToken',
+  '*.twilioAuthToken',
+  'ADMIN_API_KEY',
+  'OPENAI_API_KEY',
+  'headers["x-api-key"]',
+  'req.headers["x-api-key"]',
+  'token',
+  '*.token',
 ];
 
 export function createLogger(level: LoggerOptions['level'] = 'info', destination?: pino.DestinationStream): Logger {

@@ -14,6 +14,8 @@ import { ToolCallAccumulator, type CompletedToolCall } from '../src/core/tool-ca
 import { jobId } from '../src/adapters/queues';
 import { describeError, withRetries } from '../src/adapters/retry';
 import { runToolCall } from '../src/tools/executor';
+import type { Redactor } from '../src/core/redact';
+import { redactorFor } from '../src/security/call-filters';
 import { beginJob, isAbort, type JobContext } from './job-context';
 import type { WorkerDeps } from './runtime';
 
@@ -45,6 +47,9 @@ class LlmTurn {
   private seq = 0;
   private firstOutputLogged = false;
   private readonly speak: boolean;
+  /** output_filter.speech: what the agent says is masked before TTS and the client (whole sentences). */
+  private readonly speechRedact: Redactor | null;
+  private shownChars = 0;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -54,6 +59,7 @@ class LlmTurn {
     private readonly business: Business,
   ) {
     this.speak = (d.overrides?.modalities ?? call.session.modalities).includes('audio');
+    this.speechRedact = business.output_filter.speech ? redactorFor(business) : null;
   }
 
   async run(): Promise<void> {
@@ -148,13 +154,20 @@ class LlmTurn {
     }
     const at = this.text.length;
     this.text += piece;
-    await this.deps.output.write(this.d.call_id, { kind: 'text_delta', turn_id: this.d.turn_id, offset: at, text: piece });
+    // With the speech filter, text reaches the client per redacted sentence (see sentence()).
+    if (!this.speechRedact) await this.deps.output.write(this.d.call_id, { kind: 'text_delta', turn_id: this.d.turn_id, offset: at, text: piece });
     for (const s of this.splitter.push(piece)) await this.sentence(s);
   }
 
   private async sentence(text: string) {
     const seq = this.seq++;
     const { deps, d } = this;
+    if (this.speechRedact) {
+      text = this.speechRedact(text);
+      const piece = (this.shownChars > 0 ? ' ' : '') + text;
+      await deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: this.shownChars, text: piece });
+      this.shownChars += piece.length;
+    }
     await deps.output.write(d.call_id, { kind: 'sentence', turn_id: d.turn_id, seq, text });
     if (!this.speak) return;
     const job: TtsJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, seq, text };
@@ -197,12 +210,15 @@ class LlmTurn {
 
   private async finish(usage: Record<string, number> | undefined) {
     const { deps, d, ctx } = this;
-    const text = this.text.trim();
+    const text = this.speechRedact ? this.speechRedact(this.text.trim()) : this.text.trim();
     if (text) {
       const appended = await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:assistant`, [
         { item_id: d.assistant_item_id, turn_id: d.turn_id, message: { role: 'assistant', content: text } },
       ]);
-      if (appended) await deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'assistant', turn_id: d.turn_id, text });
+      if (appended) {
+        await deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'assistant', turn_id: d.turn_id, text });
+        await deps.audit.appendForCall(d.call_id, { type: 'response.agent', actor: 'system', data: { turn_id: d.turn_id, text } });
+      }
     }
     await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text, sentences: this.seq, usage });
     await ctx.log('completed', { response_text: text, sentences: this.seq, ...(usage ? { usage } : {}) }, Date.now() - ctx.startedAt);
@@ -216,7 +232,7 @@ class LlmTurn {
     const at = this.text.length;
     const piece = (at > 0 ? ' ' : '') + message;
     this.text += piece;
-    await deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: at, text: piece });
+    if (!this.speechRedact) await deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: at, text: piece });
     await this.sentence(message);
     await this.finish(undefined);
   }

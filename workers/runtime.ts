@@ -9,7 +9,7 @@ import type { Logger } from '../src/logger';
 import { createProviders, type Providers } from '../src/adapters/providers';
 import { createWorker } from '../src/adapters/queues';
 import { StageLog } from '../src/adapters/stage-log';
-import { createServices, type Services } from '../src/gateway/services';
+import { createServices, redactStageData, type Services } from '../src/gateway/services';
 import { createSttProcessor } from './stt';
 import { createLlmProcessor } from './llm';
 import { createTtsProcessor } from './tts';
@@ -24,7 +24,7 @@ export async function createWorkerDeps(config: Config, log: Logger, stage: strin
   const workerName = `${stage}@${hostname()}:${process.pid}`;
   return {
     ...services,
-    stageLog: new StageLog(services.redis, services.keys, config.callTtlS, workerName),
+    stageLog: new StageLog(services.redis, services.keys, config.callTtlS, workerName, redactStageData(services.filters)),
     providers: createProviders(config),
     workerName,
   };

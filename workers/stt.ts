@@ -54,8 +54,13 @@ export function createSttProcessor(deps: WorkerDeps) {
       const appended = await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:user`, [
         { item_id: d.user_item_id, turn_id: d.turn_id, message: { role: 'user', content: text } },
       ]);
-      if (appended) await deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'user', turn_id: d.turn_id, text });
-      await deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text });
+      if (appended) {
+        await deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'user', turn_id: d.turn_id, text });
+        await deps.audit.appendForCall(d.call_id, { type: 'transcript.user', actor: 'system', data: { turn_id: d.turn_id, text } });
+      }
+      // The model hears the caller as said (history above); transcripts shown anywhere are filtered.
+      const shown = await deps.filters.redactText(d.call_id, text);
+      await deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text: shown });
       await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms }, Date.now() - ctx.startedAt);
       if (d.respond && text && !ctx.signal.aborted) {
         const llm: LlmJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id };

@@ -26,6 +26,8 @@ export class CallStore {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly ttlS: number,
+    /** Output filtering of stored transcripts (the business's output_filter). */
+    private readonly redactText: (callId: string, text: string) => Promise<string> = async (_id, text) => text,
   ) {}
 
   async create(rec: CallRecord, clientSecretTtlS: number): Promise<{ value: string; expires_at: number }> {
@@ -88,7 +90,8 @@ export class CallStore {
 
   async appendTranscript(callId: string, e: TranscriptEntry): Promise<void> {
     const key = this.keys.callTranscript(callId);
-    await this.redis.multi().rpush(key, JSON.stringify(e)).expire(key, this.ttlS).exec();
+    const entry = { ...e, text: await this.redactText(callId, e.text) };
+    await this.redis.multi().rpush(key, JSON.stringify(entry)).expire(key, this.ttlS).exec();
   }
 
   async transcript(callId: string): Promise<TranscriptEntry[]> {

@@ -27,6 +27,7 @@ export class StageLog {
     private readonly keys: Keys,
     private readonly ttlS: number,
     readonly worker: string,
+    private readonly redact: (callId: string, data: Record<string, unknown>) => Promise<Record<string, unknown>> = async (_id, data) => data,
   ) {}
 
   entry(e: StageLogInput): StageLogEntry {
@@ -45,6 +46,7 @@ export class StageLog {
 
   async write(e: StageLogInput): Promise<StageLogEntry> {
     const entry = this.entry(e);
+    if (e.data && Object.keys(e.data).length > 0) entry.data = await this.redact(e.call_id, entry.data);
     const key = this.keys.callLog(e.call_id);
     await this.redis
       .multi()

@@ -23,6 +23,8 @@ import { metricsRoutes } from './routes/metrics';
 import { consoleRoutes } from './routes/console';
 import { toolRoutes } from './routes/tools';
 import { selectSubprotocol } from '../core/protocol';
+import { registerSecurity } from '../security';
+import { auditRoutes } from './routes/audit';
 
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
@@ -61,7 +63,9 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
   });
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
+  await registerSecurity(app, s); // size and rate limits: before any route is added
   for (const plugin of ROUTES) await plugin(typed, s);
+  await auditRoutes(typed, s);
   return app;
 }
 

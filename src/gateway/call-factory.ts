@@ -33,7 +33,7 @@ export function overrideSession(business: Business, base: Session, patch: Sessio
   return applySessionPatch(base, patch);
 }
 
-export async function createCall(s: Services, input: z.output<typeof CreateCallInput>): Promise<CreatedCall> {
+export async function createCall(s: Services, input: z.output<typeof CreateCallInput>, actor = 'system'): Promise<CreatedCall> {
   const business = await s.businesses.get(input.business_id);
   if (!business) throw ApiError.notFound('business', input.business_id);
   const session = overrideSession(business, business.session, input.session ?? {}, s.config.extraVoices);
@@ -48,7 +48,14 @@ export async function createCall(s: Services, input: z.output<typeof CreateCallI
     end_reason: null,
     metadata: input.metadata ?? {},
   };
+  const slot = await s.concurrency.acquire(business.id, record.id, business.limits.max_concurrent_calls);
+  if (!slot.ok) {
+    throw new ApiError(429, 'rate_limit_error', 'concurrent_calls_exceeded', `Business '${business.id}' already has ${slot.active} active calls (limits.max_concurrent_calls = ${business.limits.max_concurrent_calls}).`, null, {
+      'retry-after': String(slot.retryAfterS),
+    });
+  }
   const client_secret = await s.calls.create(record, s.config.clientSecretTtlS);
+  await s.audit.append(business, { type: 'call.started', actor, call_id: record.id, data: { mode: record.mode, metadata: record.metadata } });
   return { record, client_secret };
 }
 

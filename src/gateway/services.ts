@@ -10,6 +10,11 @@ import { OutputStream } from '../adapters/output-stream';
 import { closeQueues, createQueues, type Queues } from '../adapters/queues';
 import { connectRedis, Keys, type Redis } from '../adapters/redis';
 import { StageLog } from '../adapters/stage-log';
+import { redactDeep } from '../core/redact';
+import { AuditLog } from '../security/audit-log';
+import { CallFilters } from '../security/call-filters';
+import { ConcurrencyLimiter } from '../security/concurrency';
+import { defaultSecurityLimits, type SecurityLimits } from '../security';
 
 export interface Services {
   config: Config;
@@ -22,6 +27,12 @@ export interface Services {
   stageLog: StageLog;
   output: OutputStream;
   cancel: CancelWatcher;
+  /** Per-business output filters by call (redaction of transcripts, stage logs, audit). */
+  filters: CallFilters;
+  audit: AuditLog;
+  concurrency: ConcurrencyLimiter;
+  /** Rate, size and audio limits; mutable so a test can tighten them. */
+  limits: SecurityLimits;
   /** Process-local signals between routes and live sockets (e.g. 'hangup' with a call id). */
   events: EventEmitter;
   /** Live workers per stage in this process (for /readyz). */
@@ -39,17 +50,28 @@ export async function createServices(
   const keys = new Keys(config.redisPrefix);
   const queues = createQueues(redis, keys);
   const cancel = await CancelWatcher.start(redis, keys);
+  const businesses = new BusinessStore(redis, keys);
+  // Transcripts and stage logs are redacted at the store, whoever writes them.
+  const filters: CallFilters = new CallFilters(async (callId) => {
+    const call = await calls.get(callId);
+    return call ? businesses.get(call.business_id) : null;
+  });
+  const calls: CallStore = new CallStore(redis, keys, config.callTtlS, (callId, text) => filters.redactText(callId, text));
   return {
     config,
     log,
     redis,
     keys,
-    businesses: new BusinessStore(redis, keys),
-    calls: new CallStore(redis, keys, config.callTtlS),
+    businesses,
+    calls,
     queues,
-    stageLog: new StageLog(redis, keys, config.callTtlS, `gateway@${hostname()}:${process.pid}`),
+    stageLog: new StageLog(redis, keys, config.callTtlS, `gateway@${hostname()}:${process.pid}`, redactStageData(filters)),
     output: new OutputStream(redis, keys, config.callTtlS),
     cancel,
+    filters,
+    audit: new AuditLog(redis, keys, filters),
+    concurrency: new ConcurrencyLimiter(redis, keys),
+    limits: defaultSecurityLimits(),
     events: new EventEmitter().setMaxListeners(0),
     localWorkers,
     async close() {
@@ -58,4 +80,9 @@ export async function createServices(
       redis.disconnect();
     },
   };
+}
+
+/** The stage log's redaction hook: user content in `data` is masked with the call's business filter. */
+export function redactStageData(filters: CallFilters) {
+  return async (callId: string, data: Record<string, unknown>) => redactDeep(data, (await filters.forCall(callId))?.redact ?? null);
 }

@@ -9,6 +9,7 @@ import type { ToolHandler } from '../contracts/tools';
 import type { BusinessStore } from '../adapters/business-store';
 import type { Keys, Redis } from '../adapters/redis';
 import type { StageLog } from '../adapters/stage-log';
+import type { AuditLog } from '../security/audit-log';
 import { BUILTIN_HANDLERS } from './customer-support';
 import { callWebhook } from './webhook';
 
@@ -17,6 +18,8 @@ export interface ToolRunDeps {
   keys: Keys;
   businesses: BusinessStore;
   stageLog: StageLog;
+  /** When given, every tool call is audited with its arguments and result (redacted). */
+  audit?: AuditLog;
 }
 
 export interface ToolRunContext {
@@ -81,6 +84,12 @@ export async function runToolCall(deps: ToolRunDeps, ctx: ToolRunContext, call: 
     attempt: ctx.attempt,
     duration_ms,
     data: { ...base, output },
+  });
+  await deps.audit?.append(ctx.business, {
+    type: 'tool.call',
+    actor: 'system',
+    call_id: ctx.callId,
+    data: { turn_id: ctx.turnId, tool_call_id: call.id, name: call.name, arguments: call.arguments, output, ok, duration_ms, attempt: ctx.attempt },
   });
   return { ...base, output, ok, duration_ms };
 }

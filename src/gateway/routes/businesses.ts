@@ -9,11 +9,12 @@ import {
   CustomerInput,
   publicBusiness,
   resolveBusiness,
+  type Business,
   type Customer,
 } from '../../contracts/business';
 import { toE164 } from '../../core/phone';
 import { ApiError } from '../../errors';
-import { authenticate, requireAdmin, requireBusinessAccess } from '../auth';
+import { actorOf, authenticate, requireAdmin, requireBusinessAccess } from '../auth';
 import type { Services } from '../services';
 
 const IdParams = z.object({ id: BusinessId });
@@ -29,7 +30,8 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
   }
 
   app.put('/v1/businesses/:id', { schema: { tags, params: IdParams, body: BusinessInput } }, async (req, reply) => {
-    requireAdmin(await authenticate(req, s));
+    const p = await authenticate(req, s);
+    requireAdmin(p);
     const existing = await s.businesses.get(req.params.id);
     const now = Date.now();
     let business;
@@ -46,6 +48,7 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
       throw err;
     }
     await s.businesses.put(business);
+    await s.audit.append(business, { type: existing ? 'business.updated' : 'business.created', actor: actorOf(p), data: { changed: changedFields(existing, business) } });
     reply.code(existing ? 200 : 201);
     return publicBusiness(business);
   });
@@ -63,15 +66,20 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
   });
 
   app.delete('/v1/businesses/:id', { schema: { tags, params: IdParams } }, async (req) => {
-    requireAdmin(await authenticate(req, s));
+    const p = await authenticate(req, s);
+    requireAdmin(p);
+    const existing = await mustExist(req.params.id);
     if (!(await s.businesses.delete(req.params.id))) throw ApiError.notFound('business', req.params.id);
+    await s.audit.append(existing, { type: 'business.deleted', actor: actorOf(p) });
     return { id: req.params.id, deleted: true };
   });
 
   app.post('/v1/businesses/:id/keys', { schema: { tags, params: IdParams } }, async (req, reply) => {
-    requireAdmin(await authenticate(req, s));
-    await mustExist(req.params.id);
+    const p = await authenticate(req, s);
+    requireAdmin(p);
+    const business = await mustExist(req.params.id);
     const key = await s.businesses.createKey(req.params.id);
+    await s.audit.append(business, { type: 'key.created', actor: actorOf(p), data: { key_id: key.id } });
     reply.code(201);
     return { ...key, business_id: req.params.id, note: 'Store this key now: it is shown only once.' };
   });
@@ -86,8 +94,11 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
     '/v1/businesses/:id/keys/:key_id',
     { schema: { tags, params: IdParams.extend({ key_id: z.string().min(1).max(100) }) } },
     async (req) => {
-      requireAdmin(await authenticate(req, s));
+      const p = await authenticate(req, s);
+      requireAdmin(p);
       if (!(await s.businesses.revokeKey(req.params.id, req.params.key_id))) throw ApiError.notFound('key', req.params.key_id);
+      const business = await s.businesses.get(req.params.id);
+      if (business) await s.audit.append(business, { type: 'key.revoked', actor: actorOf(p), data: { key_id: req.params.key_id } });
       return { id: req.params.key_id, deleted: true };
     },
   );
@@ -100,10 +111,12 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
   }
 
   app.put('/v1/businesses/:id/customers/:phone_number', { schema: { tags, params: PhoneParams, body: CustomerInput } }, async (req) => {
-    requireBusinessAccess(await authenticate(req, s), req.params.id);
-    await mustExist(req.params.id);
+    const p = await authenticate(req, s);
+    requireBusinessAccess(p, req.params.id);
+    const business = await mustExist(req.params.id);
     const customer: Customer = { ...req.body, phone_number: e164(req.params.phone_number), updated_at: Date.now() };
     await s.businesses.putCustomer(req.params.id, customer);
+    await s.audit.append(business, { type: 'customer.updated', actor: actorOf(p), data: { phone_number: customer.phone_number } });
     return customer;
   });
 
@@ -115,4 +128,19 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
     if (!c) throw ApiError.notFound('customer', phone);
     return c;
   });
+}
+
+/** Top-level config fields (and session fields as `session.x`) that a PUT changed. */
+function changedFields(before: Business | null, after: Business): string[] {
+  if (!before) return [];
+  const out: string[] = [];
+  for (const k of Object.keys(after) as (keyof Business)[]) {
+    if (k === 'updated_at' || k === 'created_at') continue;
+    if (k === 'session') {
+      for (const f of Object.keys(after.session) as (keyof Business['session'])[]) {
+        if (JSON.stringify(before.session[f]) !== JSON.stringify(after.session[f])) out.push(`session.${f}`);
+      }
+    } else if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out.push(k);
+  }
+  return out;
 }

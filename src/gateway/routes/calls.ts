@@ -4,7 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CreateCallInput } from '../../contracts/call';
 import { ApiError } from '../../errors';
-import { authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
+import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
+import { endCallAudited } from '../../security/call-lifecycle';
 import { callUrls, createCall } from '../call-factory';
 import type { Services } from '../services';
 
@@ -17,7 +18,7 @@ export function callRoutes(root: FastifyInstance, s: Services) {
   app.post('/v1/calls', { schema: { tags, body: CreateCallInput } }, async (req, reply) => {
     const p = await authenticate(req, s);
     requireBusinessAccess(p, req.body.business_id);
-    const { record, client_secret } = await createCall(s, req.body);
+    const { record, client_secret } = await createCall(s, req.body, actorOf(p));
     reply.code(201);
     return {
       id: record.id,
@@ -52,7 +53,7 @@ export function callRoutes(root: FastifyInstance, s: Services) {
     const call = await s.calls.get(req.params.id);
     if (!call) throw ApiError.notFound('call', req.params.id);
     requireCallAccess(p, call);
-    const ended = await s.calls.end(call.id, 'hangup');
+    const ended = await endCallAudited(s, call.id, 'hangup', actorOf(p));
     s.events.emit('hangup', call.id);
     return { ...ended, object: 'call' };
   });

@@ -16,7 +16,9 @@ import { inputEvents, negotiateDialect, parseClientEvent, parseSubprotocolHeader
 import { ApiError } from '../../errors';
 import { createDriver } from '../../modes/create-driver';
 import type { CallDriver } from '../../modes/driver';
-import { authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
+import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
+import { CallGuard, type GuardError } from '../../security/call-limits';
+import { endCallAudited } from '../../security/call-lifecycle';
 import { createCall } from '../call-factory';
 import type { Services } from '../services';
 import { CallParams } from './calls';
@@ -72,7 +74,7 @@ export function streamRoutes(root: FastifyInstance, s: Services) {
         const p = await authenticate(req, s);
         const businessId = (req.query as { business_id: string }).business_id;
         requireBusinessAccess(p, businessId);
-        const { record } = await createCall(s, { business_id: businessId });
+        const { record } = await createCall(s, { business_id: businessId }, actorOf(p));
         const business = (await s.businesses.get(businessId))!;
         connections.set(req, { call: record, business, dialect: dialectOf(req) });
       },
@@ -106,21 +108,45 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
     });
   };
   enqueue(() => driver.start());
+  // Message rate, audio rate and frame checks (security/call-limits.ts); a fatal one closes the call.
+  const guard = new CallGuard(s.limits.call, call.session.input_audio_format);
+  const reject = (e: GuardError) => {
+    const { fatal, ...error } = e;
+    send(inputEvents.error(error));
+    if (fatal) socket.close(1008, e.code);
+  };
   socket.on('message', (data, isBinary) => {
+    const admitted = guard.admit();
+    if (!admitted.ok) return void (admitted.error && reject(admitted.error));
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-    if (isBinary) return enqueue(() => driver.onAudio(buf));
+    if (isBinary) {
+      const bad = guard.audioFrame(buf.length);
+      if (bad) return reject(bad);
+      return enqueue(() => driver.onAudio(buf));
+    }
     const parsed = parseClientEvent(buf.toString('utf8'), dialect);
     if (!parsed.ok) return send(inputEvents.error(parsed.error));
-    enqueue(() => driver.onClientEvent(parsed.event));
+    const e = parsed.event;
+    if (e.type === 'input_audio_buffer.append') {
+      const bad = guard.appendAudio(e.audio, e.event_id);
+      if (bad) return reject(bad);
+    } else if (e.type === 'session.update' && e.session.input_audio_format) {
+      guard.setFormat(e.session.input_audio_format);
+    }
+    enqueue(() => driver.onClientEvent(e));
   });
+  // Keeps this call counted against the business's concurrent-call limit while it is connected.
+  const heartbeat = setInterval(() => void s.concurrency.heartbeat(call.business_id, call.id).catch(() => {}), s.concurrency.staleMs / 4);
+  heartbeat.unref();
   const onHangup = (id: string) => id === call.id && socket.close(1000, 'hangup');
   s.events.on('hangup', onHangup);
   socket.on('close', () => {
     closed = true;
+    clearInterval(heartbeat);
     s.events.off('hangup', onHangup);
     enqueue(async () => {
       await driver.close('client_disconnected');
-      await s.calls.end(call.id, 'client_disconnected');
+      await endCallAudited(s, call.id, 'client_disconnected', 'system');
     });
   });
   socket.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
