@@ -29,7 +29,8 @@ export function logRoutes(root: FastifyInstance, s: Services) {
       schema: {
         tags,
         params: CallParams,
-        querystring: z.object({ follow: z.enum(['0', '1', 'true', 'false']).optional(), format: z.enum(['json', 'text']).default('json') }),
+        // `token`: EventSource cannot set headers, so browsers pass the call's client_secret here.
+        querystring: z.object({ follow: z.enum(['0', '1', 'true', 'false']).optional(), format: z.enum(['json', 'text']).default('json'), token: z.string().optional() }),
       },
     },
     async (req, reply) => {

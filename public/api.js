@@ -1,0 +1,49 @@
+// Shared by the console pages: the API key (kept in localStorage) and JSON requests with it.
+const KEY_STORAGE = 'voice-agent.key';
+
+export async function initKey(input) {
+  let key = localStorage.getItem(KEY_STORAGE) ?? '';
+  if (!key) {
+    try {
+      const res = await fetch('console/config');
+      const cfg = await res.json();
+      key = cfg.default_key ?? '';
+    } catch {
+      /* the page still works with a pasted key */
+    }
+  }
+  input.value = key;
+  input.addEventListener('change', () => localStorage.setItem(KEY_STORAGE, input.value.trim()));
+  return key;
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = body?.error ?? {};
+    super(e.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code ?? null;
+    this.param = e.param ?? null;
+  }
+}
+
+/** fetch with the bearer key; JSON in and out; API errors thrown as ApiError. */
+export async function api(key, path, { method = 'GET', json } = {}) {
+  const headers = { authorization: `Bearer ${key}` };
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path.replace(/^\//, ''), { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body;
+}
+
+export function showError(el, err) {
+  if (!err) {
+    el.hidden = true;
+    el.textContent = '';
+    return;
+  }
+  el.hidden = false;
+  el.textContent = err instanceof ApiError && err.param ? `${err.message} (${err.param})` : String(err.message ?? err);
+}

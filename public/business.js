@@ -1,0 +1,104 @@
+// Business configuration editor: the JSON a PUT /v1/businesses/:id takes, with the server's
+// validation errors (message and the field they name) shown as they come.
+import { api, initKey, showError } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+const els = { key: $('key'), business: $('business'), newId: $('new-id'), load: $('load'), save: $('save'), tools: $('tools'), json: $('json'), error: $('error'), saved: $('saved') };
+const key = () => els.key.value.trim();
+
+const TEMPLATE = {
+  name: 'New business',
+  mode: 'chained',
+  session: { instructions: 'You are a helpful customer service agent. Keep answers short.', voice: 'nova' },
+};
+
+/** A stored business → the body PUT accepts (server-set fields removed). */
+function toInput(b) {
+  const { id: _id, created_at: _c, updated_at: _u, object: _o, ...input } = b;
+  return input;
+}
+
+function note(text) {
+  els.saved.hidden = !text;
+  els.saved.textContent = text ?? '';
+}
+
+async function list() {
+  try {
+    const { data } = await api(key(), '/v1/businesses');
+    els.business.replaceChildren(...data.map((b) => new Option(`${b.name} (${b.id})`, b.id)));
+    showError(els.error, null);
+  } catch (err) {
+    showError(els.error, err);
+  }
+}
+
+async function load() {
+  note(null);
+  const id = els.newId.value.trim() || els.business.value;
+  if (!id) return;
+  try {
+    els.json.value = JSON.stringify(toInput(await api(key(), `/v1/businesses/${encodeURIComponent(id)}`)), null, 2);
+    showError(els.error, null);
+  } catch (err) {
+    if (err.status === 404) {
+      els.json.value = JSON.stringify(TEMPLATE, null, 2);
+      note(`'${id}' does not exist yet: edit the template and save to create it.`);
+      showError(els.error, null);
+    } else showError(els.error, err);
+  }
+}
+
+function parseEditor() {
+  try {
+    return JSON.parse(els.json.value);
+  } catch (err) {
+    throw new Error(`The JSON does not parse: ${err.message}`);
+  }
+}
+
+async function save() {
+  note(null);
+  const id = els.newId.value.trim() || els.business.value;
+  try {
+    if (!id) throw new Error('Pick a business or type a new id.');
+    const body = parseEditor();
+    const hidden = Object.entries(body.tool_handlers ?? {}).filter(([, h]) => h && h.secret === '[set]');
+    if (hidden.length) throw new Error(`tool_handlers.${hidden[0][0]}.secret is shown as "[set]": paste the real secret (or remove the field) before saving.`);
+    const saved = await api(key(), `/v1/businesses/${encodeURIComponent(id)}`, { method: 'PUT', json: body });
+    els.json.value = JSON.stringify(toInput(saved), null, 2);
+    showError(els.error, null);
+    note(`Saved '${id}' (defaults filled in).`);
+    els.newId.value = '';
+    await list();
+    els.business.value = id;
+  } catch (err) {
+    showError(els.error, err);
+  }
+}
+
+async function addTools() {
+  try {
+    const body = parseEditor();
+    const { data } = await api(key(), '/v1/tools/customer_support');
+    body.session ??= {};
+    const names = new Set((body.session.tools ?? []).map((t) => t.name ?? t.function?.name));
+    body.session.tools = [...(body.session.tools ?? []), ...data.filter((t) => !names.has(t.name))];
+    body.tool_handlers = { ...Object.fromEntries(data.map((t) => [t.name, 'builtin'])), ...(body.tool_handlers ?? {}) };
+    els.json.value = JSON.stringify(body, null, 2);
+    showError(els.error, null);
+  } catch (err) {
+    showError(els.error, err);
+  }
+}
+
+els.load.addEventListener('click', () => void load());
+els.save.addEventListener('click', () => void save());
+els.tools.addEventListener('click', () => void addTools());
+els.business.addEventListener('change', () => void load());
+els.key.addEventListener('change', () => void list().then(load));
+
+await initKey(els.key);
+await list();
+await load();
+document.body.dataset.ready = '1';

@@ -1,0 +1,122 @@
+/**
+ * The web console in a real browser: headless Debian Chromium (playwright-core) whose microphone
+ * is a spoken fixture, against the service with the fake provider. The page starts a call,
+ * streams the mic as PCM16 over the Realtime WebSocket, and shows the transcript, the live stage
+ * log and the latency waterfall. A screenshot is saved under test/artifacts/.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import { encodeWav, parseWav } from '../../src/core/audio/formats';
+import { resample } from '../../src/core/audio/resample';
+import { fixturePath } from '../fixtures';
+import { DEFAULT_TRANSCRIPT } from '../fakes/script';
+import { ADMIN_KEY, SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+
+const ARTIFACTS = join(process.cwd(), 'test', 'artifacts');
+
+let svc: TestService;
+let browser: Browser;
+let tmp: string;
+
+/** The fixture at 48 kHz with 2 s of silence after it, so the VAD ends the turn before Chromium loops the file. */
+function fakeMicWav(dir: string): string {
+  const { pcm, sampleRate } = parseWav(readFileSync(fixturePath('hours_16k.wav')));
+  const speech = resample(pcm, sampleRate, 48_000);
+  const out = new Int16Array(speech.length + 2 * 48_000);
+  out.set(speech);
+  const file = join(dir, 'mic.wav');
+  writeFileSync(file, encodeWav(out, 48_000));
+  return file;
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'va-console-'));
+  const mic = fakeMicWav(tmp);
+  [svc, browser] = await Promise.all([
+    startService(),
+    chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${mic}`,
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    }),
+  ]);
+  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await svc?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('web console', () => {
+  it('talks through the browser microphone and shows the transcript, stage log and waterfall', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    await context.grantPermissions(['microphone'], { origin: svc.url });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${svc.url}/`);
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.fill('#key', ADMIN_KEY);
+    await page.dispatchEvent('#key', 'change');
+    await page.waitForSelector('#business option[value="acme"]', { state: 'attached' });
+    await page.selectOption('#business', 'acme');
+    await page.click('#start');
+
+    const user = page.locator('#transcript li.user', { hasText: DEFAULT_TRANSCRIPT }).first();
+    await user.waitFor({ timeout: 15_000 });
+    await page.locator('#transcript li.assistant', { hasText: 'You said' }).first().waitFor({ timeout: 10_000 });
+    await page.locator('#waterfall .turn .bar.stt').first().waitFor({ timeout: 10_000 });
+    await page.locator('#log tbody tr', { hasText: 'first_output' }).first().waitFor();
+
+    const bars = await page.locator('#waterfall .turn').first().locator('.bar').evaluateAll((els) => els.map((e) => e.className));
+    expect(bars).toEqual(expect.arrayContaining(['bar stt', 'bar llm', 'bar tts']));
+    const stages = await page.locator('#log tbody tr td:nth-child(3)').allTextContents();
+    expect(new Set(stages)).toEqual(expect.objectContaining({}));
+    expect(stages).toEqual(expect.arrayContaining(['vad', 'stt', 'llm', 'tts', 'gateway']));
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
+    await page.click('#hangup');
+    await page.locator('#status', { hasText: 'call ended' }).waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows the server validation error when a business config is saved with a bad field', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${svc.url}/business.html`);
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.fill('#key', ADMIN_KEY);
+    await page.dispatchEvent('#key', 'change');
+    await page.waitForFunction(() => (document.getElementById('json') as HTMLTextAreaElement).value.includes('"session"'));
+    const config = JSON.parse(await page.inputValue('#json')) as { session: Record<string, unknown> };
+    config.session.voice = 'not-a-voice';
+    await page.fill('#json', JSON.stringify(config, null, 2));
+    await page.click('#save');
+    await page.locator('#error', { hasText: 'session.voice' }).waitFor();
+    await context.close();
+  });
+
+  it('prefills no key unless the server runs the local provider with the well-known local key', async () => {
+    const res = await svc.api('/console/config', { key: null });
+    expect(await res.json()).toEqual({ local_provider: false, default_key: null });
+  });
+});
