@@ -33,10 +33,16 @@ async function list() {
   }
 }
 
-async function load() {
+/** Unsaved edits in the editor: only an explicit Load (or picking a business) replaces them. */
+let dirty = false;
+els.json.addEventListener('input', () => { dirty = true; });
+
+async function load({ force = false } = {}) {
+  if (dirty && !force) return;
   note(null);
   const id = els.newId.value.trim() || els.business.value;
   if (!id) return;
+  dirty = false;
   try {
     els.json.value = JSON.stringify(toInput(await api(key(), `/v1/businesses/${encodeURIComponent(id)}`)), null, 2);
     showError(els.error, null);
@@ -67,6 +73,7 @@ async function save() {
     if (hidden.length) throw new Error(`tool_handlers.${hidden[0][0]}.secret is shown as "[set]": paste the real secret (or remove the field) before saving.`);
     const saved = await api(key(), `/v1/businesses/${encodeURIComponent(id)}`, { method: 'PUT', json: body });
     els.json.value = JSON.stringify(toInput(saved), null, 2);
+    dirty = false;
     showError(els.error, null);
     note(`Saved '${id}' (defaults filled in).`);
     els.newId.value = '';
@@ -86,16 +93,17 @@ async function addTools() {
     body.session.tools = [...(body.session.tools ?? []), ...data.filter((t) => !names.has(t.name))];
     body.tool_handlers = { ...Object.fromEntries(data.map((t) => [t.name, 'builtin'])), ...(body.tool_handlers ?? {}) };
     els.json.value = JSON.stringify(body, null, 2);
+    dirty = true;
     showError(els.error, null);
   } catch (err) {
     showError(els.error, err);
   }
 }
 
-els.load.addEventListener('click', () => void load());
+els.load.addEventListener('click', () => void load({ force: true }));
 els.save.addEventListener('click', () => void save());
 els.tools.addEventListener('click', () => void addTools());
-els.business.addEventListener('change', () => void load());
+els.business.addEventListener('change', () => void load({ force: true }));
 els.key.addEventListener('change', () => void list().then(load));
 
 await initKey(els.key);

@@ -88,7 +88,6 @@ describe('web console', () => {
     const bars = await page.locator('#waterfall .turn').first().locator('.bar').evaluateAll((els) => els.map((e) => e.className));
     expect(bars).toEqual(expect.arrayContaining(['bar stt', 'bar llm', 'bar tts']));
     const stages = await page.locator('#log tbody tr td:nth-child(3)').allTextContents();
-    expect(new Set(stages)).toEqual(expect.objectContaining({}));
     expect(stages).toEqual(expect.arrayContaining(['vad', 'stt', 'llm', 'tts', 'gateway']));
 
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -106,12 +105,13 @@ describe('web console', () => {
     await page.waitForSelector('body[data-ready="1"]');
     await page.fill('#key', ADMIN_KEY);
     await page.dispatchEvent('#key', 'change');
-    await page.waitForFunction(() => (document.getElementById('json') as HTMLTextAreaElement).value.includes('"session"'));
+    await page.waitForFunction(() => (document.getElementById('json') as HTMLTextAreaElement).value.includes('"session"'), undefined, { timeout: 5_000 });
     const config = JSON.parse(await page.inputValue('#json')) as { session: Record<string, unknown> };
     config.session.voice = 'not-a-voice';
     await page.fill('#json', JSON.stringify(config, null, 2));
     await page.click('#save');
-    await page.locator('#error', { hasText: 'session.voice' }).waitFor();
+    // The editor keeps the rejected text so it can be fixed.
+    await page.locator('#error', { hasText: 'session.voice' }).waitFor({ timeout: 5_000 });
     await context.close();
   });
 
