@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: every benchmark in turn, each in its own process (so one's load does not skew
+ * the next): bench/audio.ts (with --expose-gc for its heap line), then bench/load.ts.
+ * Extra arguments go to every benchmark that takes them (e.g. `npm run bench -- --calls 1,50`).
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BENCHES: { file: string; nodeArgs: string[]; args: string[] }[] = [
+  { file: 'audio.ts', nodeArgs: ['--expose-gc'], args: [] },
+  { file: 'load.ts', nodeArgs: [], args: process.argv.slice(2) },
+];
+
+let failed = 0;
+for (const b of BENCHES) {
+  console.log(`\n=== bench/${b.file} ===`);
+  const r = spawnSync(process.execPath, [...b.nodeArgs, '--import', 'tsx', join(here, b.file), ...b.args], { stdio: 'inherit', cwd: join(here, '..') });
+  if (r.status !== 0) {
+    failed++;
+    console.error(`bench/${b.file} failed (${r.status ?? r.signal})`);
+  }
+}
+console.log('\nResults: bench/out/*.json; record them in bench/RESULTS.md with the date and machine.');
+process.exit(failed ? 1 : 0);
