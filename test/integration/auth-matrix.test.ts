@@ -82,6 +82,7 @@ const ROWS: Row[] = [
   { name: 'read a call', method: 'GET', path: () => `/v1/calls/${callA}`, allowed: CALL, ok: 200 },
   { name: "read a call's stage log", method: 'GET', path: () => `/v1/calls/${callA}/logs`, allowed: CALL, ok: 200 },
   { name: "read a call's stage log as text", method: 'GET', path: () => `/v1/calls/${callA}/logs?format=text`, allowed: CALL, ok: 200 },
+  { name: 'read the builtin tool definitions (not tenant data)', method: 'GET', path: () => '/v1/tools/customer_support', allowed: ['admin', 'own_key', 'other_key', 'own_call', 'other_call'], ok: 200 },
   { name: "read a call's waterfall", method: 'GET', path: () => `/v1/calls/${callA}/turns`, allowed: CALL, ok: 200 },
 ];
 
