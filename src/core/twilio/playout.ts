@@ -83,6 +83,11 @@ export class TwilioPlayout {
     return this.head >= this.queue.length;
   }
 
+  /** Whether the next message is a frame (which must wait its turn) rather than a mark. */
+  get peekIsMedia(): boolean {
+    return this.queue[this.head]?.event === 'media';
+  }
+
   /** Takes the next message to send (a frame or a mark); the caller paces the frames. */
   next(now: number): Outbound | null {
     const o = this.queue[this.head];

@@ -1,0 +1,266 @@
+/**
+ * Calls driven over plain HTTP (audio chunks, client events, one-shot turns) have no socket to
+ * live in, so their call driver lives here: one CallSession per call in this gateway process,
+ * created on first use and kept until hang-up, the end_call tool, or IDLE_MS without requests or
+ * event-stream readers. Every server event the driver sends is recorded in the call's Redis event
+ * stream (for SSE) and handed to in-process listeners (the one-shot turns route), in order.
+ */
+import { EventEmitter } from 'node:events';
+import type { Business } from '../../contracts/business';
+import type { CallRecord } from '../../contracts/call';
+import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
+import { inputEvents } from '../../core/protocol';
+import { ApiError } from '../../errors';
+import type { Logger } from '../../logger';
+import { createDriver } from '../../modes/create-driver';
+import type { CallDriver } from '../../modes/driver';
+import type { Services } from '../services';
+import { AudioInput } from './audio-input';
+import { CallEventLog } from './event-log';
+
+export const IDLE_MS = 10 * 60_000;
+
+export type SessionListener = (e: ServerEvent) => void;
+
+export class CallSession {
+  /** Turn detection off: the turns route commits and asks for the response itself. */
+  readonly manual: boolean;
+  readonly input: AudioInput;
+  private readonly driver: CallDriver;
+  private readonly listeners = new Set<SessionListener>();
+  private queue: Promise<void> = Promise.resolve();
+  private writes: Promise<void> = Promise.resolve();
+  private readers = 0;
+  private lastActivity = Date.now();
+  private endedWith: Promise<void> | null = null;
+  private turnLock: Promise<unknown> = Promise.resolve();
+  /** What the driver said about the caller's turn: speaking (VAD), and audio not committed yet. */
+  private vadOn: boolean;
+  private speaking = false;
+  private uncommitted = 0;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly s: Services,
+    readonly call: CallRecord,
+    business: Business,
+    manual: boolean,
+    private readonly events: CallEventLog,
+    private readonly onEnd: (reason: string) => void,
+  ) {
+    this.manual = manual;
+    this.log = s.log.child({ call_id: call.id, transport: 'http' });
+    this.input = new AudioInput(call.session.input_audio_format);
+    this.vadOn = !manual && call.session.turn_detection !== null;
+    const record = manual ? { ...call, session: { ...call.session, turn_detection: null } } : call;
+    this.driver = createDriver(s, record, business, {
+      send: (e) => this.emit(e),
+      hangup: (reason) => {
+        this.log.info({ reason }, 'server hangs up');
+        void this.end(reason);
+      },
+    });
+    this.run(() => this.driver.start());
+  }
+
+  get ended(): boolean {
+    return this.endedWith !== null;
+  }
+
+  /** Resolves when an end that has begun is complete; null while the session is live. */
+  get ending(): Promise<void> | null {
+    return this.endedWith;
+  }
+
+  /** Runs `fn` after everything queued before it (an append must land before the commit after it). */
+  run<T>(fn: () => Promise<T> | T): Promise<T> {
+    this.touch();
+    const p = this.queue.then(fn);
+    this.queue = p.then(
+      () => undefined,
+      (err: Error) => {
+        this.log.error({ err: err.message }, 'call driver error');
+        this.emit(inputEvents.error({ type: 'server_error', code: 'internal_error', message: 'Internal error; the call goes on.' }));
+      },
+    );
+    return p;
+  }
+
+  audio(bytes: Uint8Array): Promise<void> {
+    return this.run(() => {
+      this.uncommitted += bytes.length;
+      this.driver.onAudio(bytes);
+    });
+  }
+
+  /**
+   * Ends the caller's turn now (`?commit=true`, one-shot turns): commits the pending audio and
+   * asks for the answer. With turn detection on, only a turn in progress is committed (the VAD
+   * may already have ended it on silence, and answered); without, any audio not yet committed.
+   * Returns whether there was something to commit.
+   */
+  commitTurn(): Promise<boolean> {
+    return this.run(async () => {
+      if (this.vadOn ? !this.speaking : this.uncommitted === 0) return false;
+      await this.driver.onClientEvent({ type: 'input_audio_buffer.commit' });
+      await this.driver.onClientEvent({ type: 'response.create' });
+      return true;
+    });
+  }
+
+  /** Runs `fn` alone among the session's exclusive tasks (one one-shot turn at a time). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.turnLock.then(fn, fn);
+    this.turnLock = p.catch(() => undefined);
+    return p;
+  }
+
+  clientEvent(e: ClientEvent): Promise<void> {
+    return this.run(() => this.driver.onClientEvent(e));
+  }
+
+  subscribe(fn: SessionListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** An event-stream reader keeps the session from idling out while it is connected. */
+  attachReader(): () => void {
+    this.readers++;
+    this.touch();
+    return () => {
+      this.readers--;
+      this.touch();
+    };
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  idleFor(now: number): number {
+    return this.readers > 0 ? 0 : now - this.lastActivity;
+  }
+
+  /** Every event recorded so far is in Redis. */
+  flushed(): Promise<void> {
+    return this.writes;
+  }
+
+  /** Closes the driver (cancelling what runs), ends the call record; idempotent. */
+  end(reason: string): Promise<void> {
+    this.endedWith ??= (async () => {
+      await this.queue;
+      await this.driver.close(reason).catch((err: Error) => this.log.warn({ err: err.message }, 'driver close failed'));
+      await this.s.calls.end(this.call.id, reason);
+      await this.writes;
+      this.listeners.clear();
+      this.onEnd(reason);
+    })();
+    return this.endedWith;
+  }
+
+  private emit(e: ServerEvent): void {
+    if (announcesSession(e)) {
+      this.input.format = e.session.input_audio_format;
+      this.vadOn = e.session.turn_detection != null;
+    } else if (e.type === 'input_audio_buffer.speech_started') this.speaking = true;
+    else if (e.type === 'input_audio_buffer.speech_stopped') this.speaking = false;
+    else if (e.type === 'input_audio_buffer.committed' || e.type === 'input_audio_buffer.cleared') {
+      this.speaking = false;
+      this.uncommitted = 0;
+    }
+    this.writes = this.writes
+      .then(() => this.events.append(this.call.id, e))
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not record a call event'));
+    for (const fn of this.listeners) fn(e);
+  }
+}
+
+function announcesSession(e: ServerEvent): e is Extract<ServerEvent, { type: 'session.updated' | 'session.created' }> {
+  return (e.type === 'session.updated' || e.type === 'session.created') && typeof e.session.input_audio_format === 'string';
+}
+
+/** The HTTP-driven sessions of this process, by call id. */
+export class CallSessions {
+  readonly eventLog: CallEventLog;
+  /** 'ended' (callId, reason) after a session's last event is recorded. */
+  readonly signals = new EventEmitter().setMaxListeners(0);
+  private readonly sessions = new Map<string, CallSession>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly onHangup = (callId: string) => void this.sessions.get(callId)?.end('hangup');
+
+  constructor(
+    private readonly s: Services,
+    private readonly idleMs = IDLE_MS,
+  ) {
+    this.eventLog = new CallEventLog(s.redis, s.keys, s.config.callTtlS);
+    s.events.on('hangup', this.onHangup);
+    this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, idleMs / 4))).unref();
+  }
+
+  get(callId: string): CallSession | undefined {
+    return this.sessions.get(callId);
+  }
+
+  /**
+   * The call's live session, or a new one (`manual`: turn detection off). A session keeps its
+   * turn-taking style for life; with `exact`, a live session of the other style is a 409.
+   */
+  async open(callId: string, o: { manual: boolean; exact?: boolean }): Promise<CallSession> {
+    const live = this.sessions.get(callId);
+    if (live && !live.ended) {
+      if (o.exact && live.manual !== o.manual && live.call.session.turn_detection !== null) {
+        throw ApiError.conflict(
+          live.manual
+            ? `Call '${callId}' is driven by one-shot turns (no turn detection); post audio with ?commit=true to end a turn.`
+            : `Call '${callId}' is streaming audio with turn detection; use POST /v1/calls/${callId}/audio instead of one-shot turns.`,
+          'call_mode_conflict',
+        );
+      }
+      return live;
+    }
+    const call = await this.s.calls.get(callId);
+    if (!call) throw ApiError.notFound('call', callId);
+    if (call.status === 'ended') throw ApiError.conflict(`Call '${callId}' has ended.`, 'call_ended');
+    const business = await this.s.businesses.get(call.business_id);
+    if (!business) throw ApiError.notFound('business', call.business_id);
+    const again = this.sessions.get(callId); // another request may have opened it meanwhile
+    if (again && !again.ended) return this.open(callId, o);
+    const session = new CallSession(this.s, call, business, o.manual, this.eventLog, (reason) => {
+      if (this.sessions.get(callId) === session) this.sessions.delete(callId);
+      this.signals.emit('ended', callId, reason);
+      if (reason !== 'hangup') this.s.events.emit('hangup', callId); // close other transports of this call
+    });
+    this.sessions.set(callId, session);
+    return session;
+  }
+
+  /** Once a session here has begun ending: resolves when its last event is recorded. */
+  async whenEnded(callId: string): Promise<void> {
+    await this.sessions.get(callId)?.ending;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.s.events.off('hangup', this.onHangup);
+    await Promise.all([...this.sessions.values()].map((x) => x.end('server_shutdown')));
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const session of this.sessions.values()) if (session.idleFor(now) > this.idleMs) void session.end('idle_timeout');
+  }
+}
+
+const registries = new WeakMap<Services, CallSessions>();
+
+/** The one registry of a gateway (one per Services), created on first use. */
+export function callSessions(s: Services): CallSessions {
+  let r = registries.get(s);
+  if (!r) {
+    r = new CallSessions(s);
+    registries.set(s, r);
+  }
+  return r;
+}

@@ -1,0 +1,88 @@
+/**
+ * A call's server events, kept in its Redis stream (`keys.callEvents`) so Server-Sent Events can
+ * be replayed and resumed with Last-Event-ID. Events are stored in the internal (beta-shaped)
+ * model and translated to the reader's dialect when served. One internal event can become two
+ * wire events (GA: conversation.item.added + .done); those get ids `<stream id>:<index>`, so a
+ * resume lands exactly between them.
+ */
+import type { ServerEvent } from '../../contracts/realtime';
+import { toClientWireAll, type Dialect, type WireEvent } from '../../core/protocol';
+import type { Keys, Redis } from '../../adapters/redis';
+
+/** Enough for a long call's events (audio deltas included); older ones are trimmed. */
+const MAX_EVENTS = 20_000;
+
+export interface SseEvent {
+  id: string;
+  data: WireEvent;
+}
+
+export interface Cursor {
+  /** The stream id of the last entry read. */
+  id: string;
+  /** Wire events of that entry already read (-1: none of a partially read entry is pending). */
+  index: number;
+}
+
+export const START: Cursor = { id: '0-0', index: -1 };
+
+/** `1712345678901-0` or `1712345678901-0:1`; anything else means "from the start". */
+export function parseLastEventId(value: string | undefined): Cursor {
+  const m = /^(\d+-\d+)(?::(\d+))?$/.exec((value ?? '').trim());
+  if (!m) return START;
+  return { id: m[1]!, index: m[2] === undefined ? -1 : Number(m[2]) };
+}
+
+/** The SSE events of one stream entry, after `skipThrough` (an index of a partly delivered entry). */
+export function toSse(streamId: string, event: ServerEvent, dialect: Dialect, skipThrough = -1): SseEvent[] {
+  const wires = toClientWireAll(event, dialect);
+  const many = wires.length > 1;
+  return wires.flatMap((data, i) => (i <= skipThrough ? [] : [{ id: many ? `${streamId}:${i}` : streamId, data }]));
+}
+
+export function formatSse(e: SseEvent): string {
+  return `id: ${e.id}\ndata: ${JSON.stringify(e.data)}\n\n`;
+}
+
+export class CallEventLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly ttlS: number,
+  ) {}
+
+  async append(callId: string, event: ServerEvent): Promise<void> {
+    const key = this.keys.callEvents(callId);
+    await this.redis.multi().xadd(key, 'MAXLEN', '~', MAX_EVENTS, '*', 'e', JSON.stringify(event)).expire(key, this.ttlS).exec();
+  }
+
+  /**
+   * Entries after the cursor (the rest of a partly read entry first). With `blockMs` on a
+   * dedicated connection, waits that long for new ones.
+   */
+  async read(callId: string, cursor: Cursor, dialect: Dialect, o: { conn?: Redis; blockMs?: number } = {}): Promise<{ events: SseEvent[]; cursor: Cursor }> {
+    const key = this.keys.callEvents(callId);
+    const events: SseEvent[] = [];
+    if (cursor.index >= 0) {
+      const [entry] = await this.redis.xrange(key, cursor.id, cursor.id);
+      if (entry) events.push(...toSse(entry[0], decode(entry[1]), dialect, cursor.index));
+      cursor = { id: cursor.id, index: -1 };
+    }
+    const conn = o.conn ?? this.redis;
+    const got =
+      o.blockMs !== undefined && events.length === 0
+        ? await conn.xread('COUNT', 500, 'BLOCK', o.blockMs, 'STREAMS', key, cursor.id)
+        : await conn.xread('COUNT', 500, 'STREAMS', key, cursor.id);
+    for (const [, entries] of got ?? []) {
+      for (const [id, fields] of entries) {
+        events.push(...toSse(id, decode(fields), dialect));
+        cursor = { id, index: -1 };
+      }
+    }
+    return { events, cursor };
+  }
+}
+
+function decode(fields: string[]): ServerEvent {
+  return JSON.parse(fields[1] ?? '{}') as ServerEvent;
+}
