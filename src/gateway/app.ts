@@ -33,7 +33,7 @@ import { auditRoutes } from './routes/audit';
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
 
-const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes, toolRoutes, metricsRoutes, consoleRoutes];
+const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes, toolRoutes, metricsRoutes, consoleRoutes, httpAudioRoutes, eventRoutes, turnRoutes, twilioRoutes];
 
 export async function buildApp(s: Services): Promise<FastifyInstance> {
   const app = Fastify({
