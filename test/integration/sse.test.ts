@@ -1,0 +1,123 @@
+/**
+ * GET /v1/calls/:id/events: a call's server events as Server-Sent Events from its Redis event
+ * stream — ids, dialects, resuming with Last-Event-ID after a disconnect, and the end of the call.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pcm16ToBytes } from '../../src/core/audio/pcm';
+import { loadWavFixture } from '../fixtures';
+import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+
+let svc: TestService;
+beforeAll(async () => {
+  svc = await startService();
+  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
+});
+afterAll(async () => {
+  await svc?.stop();
+});
+
+interface Sse {
+  id: string;
+  type: string;
+  event_id: string;
+  data: { type: string; [k: string]: any };
+}
+
+/** An SSE connection that reads until `until` matches (then disconnects) or the server ends the stream. */
+async function readSse(callId: string, o: { query?: string; lastEventId?: string; until?: (e: Sse) => boolean } = {}): Promise<Sse[]> {
+  const ctl = new AbortController();
+  const res = await svc.api(`/v1/calls/${callId}/events${o.query ?? ''}`, {
+    signal: ctl.signal,
+    headers: o.lastEventId ? { 'last-event-id': o.lastEventId } : {},
+  });
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const out: Sse[] = [];
+  const reader = res.body!.getReader();
+  let buf = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return out;
+      buf += Buffer.from(value).toString('utf8');
+      let at: number;
+      while ((at = buf.indexOf('\n\n')) >= 0) {
+        const lines = buf.slice(0, at).split('\n');
+        buf = buf.slice(at + 2);
+        const id = lines.find((l) => l.startsWith('id: '))?.slice(4);
+        const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+        if (!id || !data) continue;
+        const parsed = JSON.parse(data) as Sse['data'];
+        const e = { id, type: parsed.type, event_id: parsed.event_id as string, data: parsed };
+        out.push(e);
+        if (o.until?.(e)) {
+          ctl.abort();
+          return out;
+        }
+      }
+    }
+  } catch (err) {
+    if (ctl.signal.aborted) return out;
+    throw err;
+  }
+}
+
+async function newCall() {
+  const res = await svc.api('/v1/calls', { method: 'POST', json: { business_id: 'acme' } });
+  return ((await res.json()) as { id: string }).id;
+}
+
+function postSpeech(callId: string) {
+  const body = pcm16ToBytes(loadWavFixture('hours_16k.wav').pcm);
+  return svc.api(`/v1/calls/${callId}/audio`, { method: 'POST', body, headers: { 'content-type': 'audio/pcm;rate=16000' } });
+}
+
+const isDone = (e: Sse) => e.type === 'response.done';
+
+describe('GET /v1/calls/:id/events', () => {
+  it('streams the call’s events in the GA dialect with stream ids, and in beta with ?dialect=beta', async () => {
+    const id = await newCall();
+    const reading = readSse(id, { until: isDone });
+    await postSpeech(id);
+    const ga = await reading;
+    expect(ga[0]!.type).toBe('session.created');
+    expect(ga.map((e) => e.type)).toContain('response.output_audio.delta');
+    expect(ga.map((e) => e.type)).toContain('conversation.item.added');
+    for (const e of ga) expect(e.id).toMatch(/^\d+-\d+(:\d+)?$/);
+    expect(new Set(ga.map((e) => e.id)).size).toBe(ga.length);
+    // The same events replayed from the start, in the beta dialect.
+    const beta = await readSse(id, { query: '?dialect=beta', until: isDone });
+    expect(beta.map((e) => e.type)).toContain('response.audio.delta');
+    expect(beta.map((e) => e.type)).not.toContain('conversation.item.added');
+    expect(beta.filter((e) => e.type === 'response.audio.delta').length).toBe(ga.filter((e) => e.type === 'response.output_audio.delta').length);
+  });
+
+  it('resumes with Last-Event-ID after a disconnect without losing or repeating events', async () => {
+    const id = await newCall();
+    // Disconnect early, in the middle of the turn; the call goes on without a reader.
+    const first = readSse(id, { until: (e) => e.type === 'input_audio_buffer.speech_started' });
+    await postSpeech(id);
+    const before = await first;
+    const rest = await readSse(id, { lastEventId: before.at(-1)!.id, until: isDone });
+    const whole = await readSse(id, { until: isDone });
+    expect([...before, ...rest].map((e) => e.event_id)).toEqual(whole.map((e) => e.event_id));
+    expect(rest.length).toBeGreaterThan(5);
+  });
+
+  it('ends the stream when the call is hung up, after its last events', async () => {
+    const id = await newCall();
+    const reading = readSse(id); // reads until the server ends the stream
+    await postSpeech(id);
+    await readSse(id, { until: isDone });
+    await svc.api(`/v1/calls/${id}`, { method: 'DELETE' });
+    const events = await reading;
+    expect(events.map((e) => e.type)).toContain('response.done');
+    // An ended call still replays its events, then the stream ends by itself.
+    expect((await readSse(id)).length).toBe(events.length);
+  });
+
+  it('needs a key that may read the call', async () => {
+    const id = await newCall();
+    const res = await svc.api(`/v1/calls/${id}/events`, { key: null });
+    expect(res.status).toBe(401);
+  });
+});
