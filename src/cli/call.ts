@@ -210,13 +210,16 @@ class CallSession {
   /** Every turn transcribed, the last one answered, no response still running. */
   async finished(timeoutMs: number): Promise<void> {
     const expected = this.speechStopped + this.manualTurns;
-    const timeout = sleep(timeoutMs).then(() => {
+    const timer = new AbortController();
+    const timeout = sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => {
       throw new Error(`timed out after ${timeoutMs} ms waiting for the agent (${this.transcribed}/${expected} turns transcribed, ${this.responsesDone} replies)`);
     });
-    await Promise.race([
-      this.until(() => this.transcribed >= expected && !this.awaitingAnswer && this.responsesCreated === this.responsesDone),
-      timeout,
-    ]);
+    timeout.catch(() => {});
+    try {
+      await Promise.race([this.until(() => this.transcribed >= expected && !this.awaitingAnswer && this.responsesCreated === this.responsesDone), timeout]);
+    } finally {
+      timer.abort(); // a pending timer would keep the process alive
+    }
   }
 
   private until(pred: () => boolean): Promise<void> {
