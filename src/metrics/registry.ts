@@ -11,7 +11,7 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export const processRegistry = new Registry();
-collectDefaultMetrics({ register: processRegistry, prefix: 'voice_agent_process_' });
+collectDefaultMetrics({ register: processRegistry, prefix: 'voice_agent_' });
 
 /** Seconds, from 5 ms to 60 s: a voice turn's stages span that range. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13, 20, 30, 60];
