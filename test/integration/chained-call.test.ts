@@ -165,7 +165,7 @@ describe('chained mode over the Realtime WebSocket', () => {
     expect(w.first_audio_sent_ms!).toBeGreaterThanOrEqual(w.tts_first_audio_ms!);
     const text = await (await svc.api(`/v1/calls/${call.id}/logs?format=text`)).text();
     expect(text).toMatch(/stt\s+completed/);
-    expect(text).toContain('→ first audio sent');
+    expect(text).toMatch(/══ T1\s+first audio \d+ms = stt \d+ \+ llm \d+ \+ tts \d+ \+ send \d+/);
   });
 
   it('answers a malformed event with an error and keeps the call going', async () => {
