@@ -1,0 +1,247 @@
+/**
+ * Twilio: the voice webhook's TwiML and signature check, and simulated phone calls over the
+ * media-stream WebSocket — Twilio's message sequence with 160-byte μ-law frames every 20 ms (real
+ * timers), a spoken reply in paced frames with marks, clear on barge-in, DTMF, stop and hang-up.
+ */
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ulawEncode } from '../../src/core/audio/g711';
+import { twilioSignature, streamToken } from '../../src/core/twilio/signature';
+import { loadWavFixture } from '../fixtures';
+import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+
+let svc: TestService;
+beforeAll(async () => {
+  svc = await startService();
+  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
+});
+afterAll(async () => {
+  await svc?.stop();
+});
+
+type Msg = { event: string; [k: string]: any };
+const SILENCE = new Uint8Array(160).fill(0xff);
+
+/** "What are your opening hours?" at 8 kHz μ-law, with the fixture's trailing silence. */
+function spokenUlaw(): Uint8Array {
+  const { pcm, rate } = loadWavFixture('hours_8k.wav');
+  expect(rate).toBe(8000);
+  return ulawEncode(pcm);
+}
+
+/** Plays Twilio's side of a call: paced inbound frames (silence between utterances), marks echoed as played. */
+class FakeTwilioCall {
+  readonly received: Msg[] = [];
+  readonly callSid = `CA${Math.random().toString(16).slice(2, 14)}`;
+  private pending: Uint8Array[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private seq = 1;
+  private chunk = 0;
+  private waiters: { match: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
+  readonly closed: Promise<number>;
+
+  constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as Msg;
+      this.received.push(m);
+      if (m.event === 'mark') this.send({ event: 'mark', streamSid: 'MZ1', mark: { name: m.mark.name } }); // played
+      this.waiters = this.waiters.filter((w) => !(w.match(m) && (w.resolve(m), true)));
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+  }
+
+  static async dial(params: Record<string, string>): Promise<FakeTwilioCall> {
+    const ws = new WebSocket(`${svc.wsUrl}/v1/twilio/media-stream`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const call = new FakeTwilioCall(ws);
+    call.send({ event: 'connected', protocol: 'Call', version: '1.0.0' });
+    call.send({
+      event: 'start',
+      sequenceNumber: String(call.seq++),
+      streamSid: 'MZ1',
+      start: { streamSid: 'MZ1', accountSid: 'AC1', callSid: call.callSid, tracks: ['inbound'], customParameters: params, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+    });
+    call.timer = setInterval(() => call.tick(), 20);
+    return call;
+  }
+
+  /** Queues the caller's speech; silence flows when nothing is queued, as on a real line. */
+  say(ulaw: Uint8Array): void {
+    for (let i = 0; i < ulaw.length; i += 160) {
+      const f = new Uint8Array(160).fill(0xff);
+      f.set(ulaw.subarray(i, i + 160));
+      this.pending.push(f);
+    }
+  }
+
+  dtmf(digit: string): void {
+    this.send({ event: 'dtmf', sequenceNumber: String(this.seq++), streamSid: 'MZ1', dtmf: { track: 'inbound_track', digit } });
+  }
+
+  waitFor(match: (m: Msg) => boolean, from = 0, timeoutMs = 20_000): Promise<Msg> {
+    const seen = this.received.slice(from).find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out; got ${[...new Set(this.received.map((m) => m.event))].join(', ')}`)), timeoutMs);
+      this.waiters.push({ match, resolve: (m) => (clearTimeout(t), resolve(m)) });
+    });
+  }
+
+  hangUp(): void {
+    this.send({ event: 'stop', sequenceNumber: String(this.seq++), streamSid: 'MZ1', stop: { accountSid: 'AC1', callSid: this.callSid } });
+  }
+
+  end(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.ws.close();
+  }
+
+  private tick(): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const frame = this.pending.shift() ?? SILENCE;
+    this.chunk++;
+    this.send({ event: 'media', sequenceNumber: String(this.seq++), streamSid: 'MZ1', media: { track: 'inbound', chunk: String(this.chunk), timestamp: String(this.chunk * 20), payload: Buffer.from(frame).toString('base64') } });
+  }
+
+  private send(m: object): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(m));
+  }
+}
+
+async function callOf(callSid: string) {
+  const list = (await (await svc.api('/v1/calls?business_id=acme')).json()) as { data: { id: string; metadata: Record<string, unknown> }[] };
+  const found = list.data.find((c) => c.metadata['call_sid'] === callSid);
+  expect(found).toBeDefined();
+  return (await (await svc.api(`/v1/calls/${found!.id}`)).json()) as { id: string; status: string; end_reason: string; session: Record<string, unknown>; transcript: { role: string; text: string }[] };
+}
+
+describe('POST /v1/twilio/voice', () => {
+  it('answers TwiML that connects the call to the media stream with the business as a parameter', async () => {
+    const res = await svc.api('/v1/twilio/voice?business_id=acme', {
+      key: null,
+      method: 'POST',
+      body: new URLSearchParams({ CallSid: 'CA123', From: '+15550100123', To: '+15550100999' }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
+    const xml = await res.text();
+    expect(xml).toContain('<Connect><Stream url="ws://127.0.0.1:');
+    expect(xml).toContain('/v1/twilio/media-stream">');
+    expect(xml).toContain('<Parameter name="business_id" value="acme"/>');
+    expect(xml).toContain('<Parameter name="from" value="+15550100123"/>');
+  });
+
+  it('answers 404 for an unknown business', async () => {
+    const res = await svc.api('/v1/twilio/voice?business_id=nope', { key: null, method: 'POST', body: new URLSearchParams({ CallSid: 'CA1' }) });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('a simulated Twilio call', () => {
+  it('hears the caller in μ-law and answers with paced 160-byte μ-law frames and named marks', async () => {
+    const call = await FakeTwilioCall.dial({ business_id: 'acme' });
+    call.say(spokenUlaw());
+    const firstMedia = await call.waitFor((m) => m.event === 'media');
+    const mark = await call.waitFor((m) => m.event === 'mark');
+    expect(Buffer.from(firstMedia.media.payload, 'base64').length).toBe(160);
+    expect(firstMedia.streamSid).toBe('MZ1');
+    expect(mark.mark.name).toMatch(/^item_[A-Za-z0-9]+:\d+$/);
+    const record = await callOf(call.callSid);
+    expect(record.session).toMatchObject({ input_audio_format: 'g711_ulaw', output_audio_format: 'g711_ulaw' });
+    // Frames keep coming in order, each 160 bytes; marks count up per item.
+    await call.waitFor((m) => m.event === 'mark' && Number(m.mark.name.split(':').pop()) >= 1000);
+    const media = call.received.filter((m) => m.event === 'media');
+    expect(media.every((m) => Buffer.from(m.media.payload, 'base64').length === 160)).toBe(true);
+    const ms = call.received.filter((m) => m.event === 'mark').map((m) => Number(m.mark.name.split(':').pop()));
+    expect(ms).toEqual([...ms].sort((a, b) => a - b));
+    expect(call.received.some((m) => m.event === 'clear')).toBe(false);
+    call.end();
+  });
+
+  it('clears Twilio’s queue when the caller barges in, and keeps only what was played in history', async () => {
+    const long = 'Our opening hours are nine to five on weekdays, ten to four on Saturdays, and we are closed on Sundays and public holidays, so please plan your visit accordingly.';
+    svc.fake.script.chat.push({ text: long });
+    const call = await FakeTwilioCall.dial({ business_id: 'acme' });
+    call.say(spokenUlaw());
+    await call.waitFor((m) => m.event === 'media');
+    call.say(spokenUlaw()); // speaks over the answer
+    const clear = await call.waitFor((m) => m.event === 'clear');
+    expect(clear.streamSid).toBe('MZ1');
+    const before = call.received.slice(0, call.received.indexOf(clear));
+    const framesPlayed = before.filter((m) => m.event === 'media').length;
+    expect(framesPlayed).toBeGreaterThan(0);
+    expect(framesPlayed * 20).toBeLessThan(long.length * 40); // cut well before the end
+    const record = await callOf(call.callSid);
+    // The second question gets its own answer; the first answer is cut in history.
+    await call.waitFor((m) => m.event === 'media', call.received.indexOf(clear) + 1);
+    const history = await svc.services.calls.history(record.id);
+    const firstAnswer = history.find((h) => h.message['role'] === 'assistant')!.message['content'] as string;
+    expect(firstAnswer.length).toBeLessThan(long.length);
+    expect(long.startsWith(firstAnswer.slice(0, 20))).toBe(true);
+    expect(record.status).toBe('active');
+    call.end();
+  });
+
+  it('gives DTMF digits to the agent as a user text item, and the agent answers', async () => {
+    const call = await FakeTwilioCall.dial({ business_id: 'acme' });
+    call.dtmf('1');
+    call.dtmf('#');
+    await call.waitFor((m) => m.event === 'media');
+    const record = await callOf(call.callSid);
+    expect(record.transcript[0]).toMatchObject({ role: 'user', text: '[DTMF] 1#' });
+    call.end();
+  });
+
+  it('ends the call on stop, and DELETE hangs up a live stream', async () => {
+    const a = await FakeTwilioCall.dial({ business_id: 'acme' });
+    a.say(spokenUlaw());
+    await a.waitFor((m) => m.event === 'media');
+    a.hangUp();
+    await a.closed;
+    a.end();
+    await expect.poll(async () => (await callOf(a.callSid)).end_reason).toBe('caller_hung_up');
+
+    const b = await FakeTwilioCall.dial({ business_id: 'acme' });
+    b.say(spokenUlaw());
+    await b.waitFor((m) => m.event === 'media');
+    const { id } = await callOf(b.callSid);
+    await svc.api(`/v1/calls/${id}`, { method: 'DELETE' });
+    await b.closed;
+    b.end();
+    expect((await callOf(b.callSid)).end_reason).toBe('hangup');
+  });
+});
+
+describe('Twilio with TWILIO_AUTH_TOKEN set', () => {
+  let signed: TestService;
+  const token = 'twilio-auth-token-for-tests';
+  beforeAll(async () => {
+    signed = await startService({ workers: false, env: { TWILIO_AUTH_TOKEN: token } });
+    await signed.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
+  });
+  afterAll(async () => {
+    await signed?.stop();
+  });
+
+  it('accepts a correctly signed webhook and refuses a forged one with 403', async () => {
+    const path = '/v1/twilio/voice?business_id=acme';
+    const params = { CallSid: 'CA9', From: '+15550100123' };
+    const sig = twilioSignature(token, signed.url + path, params);
+    const ok = await signed.api(path, { key: null, method: 'POST', body: new URLSearchParams(params), headers: { 'x-twilio-signature': sig } });
+    expect(ok.status).toBe(200);
+    const xml = await ok.text();
+    expect(xml).toContain(`<Parameter name="token" value="${streamToken(token, 'acme', 'CA9')}"/>`);
+    const forged = await signed.api(path, { key: null, method: 'POST', body: new URLSearchParams({ ...params, From: '+19999999999' }), headers: { 'x-twilio-signature': sig } });
+    expect(forged.status).toBe(403);
+    const unsigned = await signed.api(path, { key: null, method: 'POST', body: new URLSearchParams(params) });
+    expect(unsigned.status).toBe(403);
+  });
+
+  it('refuses a media stream without the token from our TwiML', async () => {
+    const ws = new WebSocket(`${signed.wsUrl}/v1/twilio/media-stream`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.send(JSON.stringify({ event: 'start', streamSid: 'MZ2', start: { streamSid: 'MZ2', callSid: 'CA9', customParameters: { business_id: 'acme' } } }));
+    expect(await closed).toBe(1008);
+  });
+});
