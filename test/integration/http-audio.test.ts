@@ -79,7 +79,7 @@ async function newCall() {
 }
 
 function postAudio(callId: string, body: Uint8Array, contentType: string, query = '') {
-  return svc.api(`/v1/calls/${callId}/audio${query}`, { method: 'POST', body, headers: { 'content-type': contentType } });
+  return svc.api(`/v1/calls/${callId}/audio${query}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': contentType } });
 }
 
 /** "What are your opening hours?" as 16 kHz PCM16 (with the fixture's 0.8 s of trailing silence). */
@@ -212,7 +212,7 @@ describe('POST /v1/calls/:id/turns', () => {
     svc.fake.script.transcripts.push('My name is Ada.', 'What is my name?');
     const body = pcm16ToBytes(loadWavFixture('hours_16k.wav').pcm);
     for (let i = 0; i < 2; i++) {
-      const res = await svc.api(`/v1/calls/${id}/turns`, { method: 'POST', body, headers: { 'content-type': 'audio/pcm;rate=16000' } });
+      const res = await svc.api(`/v1/calls/${id}/turns`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'audio/pcm;rate=16000' } });
       expect(res.status).toBe(200);
     }
     const call = (await (await svc.api(`/v1/calls/${id}`)).json()) as { transcript: { role: string; text: string }[] };

@@ -68,7 +68,7 @@ async function newCall() {
 
 function postSpeech(callId: string) {
   const body = pcm16ToBytes(loadWavFixture('hours_16k.wav').pcm);
-  return svc.api(`/v1/calls/${callId}/audio`, { method: 'POST', body, headers: { 'content-type': 'audio/pcm;rate=16000' } });
+  return svc.api(`/v1/calls/${callId}/audio`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'audio/pcm;rate=16000' } });
 }
 
 const isDone = (e: Sse) => e.type === 'response.done';
