@@ -5,6 +5,7 @@
  */
 import type { LogEvent, LogStage, StageLogEntry } from '../contracts/logs';
 import { observeStageEntry } from '../metrics/stage-metrics';
+import { containsText } from '../core/redact';
 import type { Keys, Redis } from './redis';
 
 export interface StageLogInput {
@@ -44,15 +45,29 @@ export class StageLog {
     };
   }
 
+  /** The last write per call: redaction may need a lookup, and entries must still land in order. */
+  private readonly pending = new Map<string, Promise<unknown>>();
+
   async write(e: StageLogInput): Promise<StageLogEntry> {
     const entry = this.entry(e);
-    if (e.data && Object.keys(e.data).length > 0) entry.data = await this.redact(e.call_id, entry.data);
     const key = this.keys.callLog(e.call_id);
-    await this.redis
-      .multi()
-      .xadd(key, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', JSON.stringify(entry))
-      .expire(key, this.ttlS)
-      .exec();
+    const prev = this.pending.get(e.call_id);
+    const done = (async () => {
+      if (prev) await prev;
+      if (containsText(entry.data)) entry.data = await this.redact(e.call_id, entry.data);
+      await this.redis
+        .multi()
+        .xadd(key, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', JSON.stringify(entry))
+        .expire(key, this.ttlS)
+        .exec();
+    })();
+    const settled = done.catch(() => {});
+    this.pending.set(e.call_id, settled);
+    try {
+      await done;
+    } finally {
+      if (this.pending.get(e.call_id) === settled) this.pending.delete(e.call_id);
+    }
     // Every stage in every mode writes here, so this one hook feeds the per-stage metrics.
     observeStageEntry(entry, async (callId) => (await this.read(callId)).map((r) => r.entry));
     return entry;

@@ -85,6 +85,13 @@ export function redactDeep<T>(value: T, redact: Redactor | null, depth = 0): T {
   return out as T;
 }
 
+/** Whether a JSON-like value holds any string (only those can need redaction). */
+export function containsText(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.length > 0;
+  if (depth > 32 || value === null || typeof value !== 'object') return false;
+  return Object.values(value as Record<string, unknown>).some((v) => containsText(v, depth + 1));
+}
+
 /**
  * Strings that hold JSON (tool arguments and outputs) are redacted field by field, so the
  * result is still JSON; other strings are redacted as text.
