@@ -28,6 +28,8 @@ export class CallStore {
     private readonly ttlS: number,
     /** Output filtering of stored transcripts (the business's output_filter). */
     private readonly redactText: (callId: string, text: string) => Promise<string> = async (_id, text) => text,
+    /** Runs once when a call goes from active to ended (the audit log's call.ended), with who ended it. */
+    private readonly onEnded: (rec: CallRecord, actor: string) => Promise<void> = async () => {},
   ) {}
 
   async create(rec: CallRecord, clientSecretTtlS: number): Promise<{ value: string; expires_at: number }> {
@@ -61,7 +63,7 @@ export class CallStore {
   }
 
   /** Marks the call ended (idempotent); returns the record, or null when unknown. */
-  async end(id: string, reason: string): Promise<CallRecord | null> {
+  async end(id: string, reason: string, actor = 'system'): Promise<CallRecord | null> {
     const rec = await this.get(id);
     if (!rec) return null;
     if (rec.status === 'ended') return rec;
@@ -70,6 +72,7 @@ export class CallStore {
     rec.end_reason = reason;
     await this.update(rec);
     await this.redis.zrem(this.keys.activeCalls(rec.business_id), id);
+    await this.onEnded(rec, actor);
     return rec;
   }
 

@@ -56,7 +56,14 @@ export async function createServices(
     const call = await calls.get(callId);
     return call ? businesses.get(call.business_id) : null;
   });
-  const calls: CallStore = new CallStore(redis, keys, config.callTtlS, (callId, text) => filters.redactText(callId, text));
+  const calls: CallStore = new CallStore(
+    redis,
+    keys,
+    config.callTtlS,
+    (callId, text) => filters.redactText(callId, text),
+    (rec, actor) => audit.appendForCall(rec.id, { type: 'call.ended', actor, data: { reason: rec.end_reason, duration_ms: (rec.ended_at ?? Date.now()) - rec.created_at } }),
+  );
+  const audit = new AuditLog(redis, keys, filters);
   return {
     config,
     log,
@@ -69,7 +76,7 @@ export async function createServices(
     output: new OutputStream(redis, keys, config.callTtlS),
     cancel,
     filters,
-    audit: new AuditLog(redis, keys, filters),
+    audit,
     concurrency: new ConcurrencyLimiter(redis, keys),
     limits: defaultSecurityLimits(),
     events: new EventEmitter().setMaxListeners(0),

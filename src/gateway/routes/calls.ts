@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { CreateCallInput } from '../../contracts/call';
 import { ApiError } from '../../errors';
 import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
-import { endCallAudited } from '../../security/call-lifecycle';
 import { callUrls, createCall } from '../call-factory';
 import type { Services } from '../services';
 
@@ -53,7 +52,7 @@ export function callRoutes(root: FastifyInstance, s: Services) {
     const call = await s.calls.get(req.params.id);
     if (!call) throw ApiError.notFound('call', req.params.id);
     requireCallAccess(p, call);
-    const ended = await endCallAudited(s, call.id, 'hangup', actorOf(p));
+    const ended = await s.calls.end(call.id, 'hangup', actorOf(p));
     s.events.emit('hangup', call.id);
     return { ...ended, object: 'call' };
   });

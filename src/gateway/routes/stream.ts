@@ -18,7 +18,6 @@ import { createDriver } from '../../modes/create-driver';
 import type { CallDriver } from '../../modes/driver';
 import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
 import { CallGuard, type GuardError } from '../../security/call-limits';
-import { endCallAudited } from '../../security/call-lifecycle';
 import { createCall } from '../call-factory';
 import type { Services } from '../services';
 import { CallParams } from './calls';
@@ -146,7 +145,7 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
     s.events.off('hangup', onHangup);
     enqueue(async () => {
       await driver.close('client_disconnected');
-      await endCallAudited(s, call.id, 'client_disconnected', 'system');
+      await s.calls.end(call.id, 'client_disconnected');
     });
   });
   socket.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
