@@ -10,6 +10,7 @@ import type { CallRecord } from '../src/contracts/call';
 import type { Business } from '../src/contracts/business';
 import { toChatTool } from '../src/contracts/tools';
 import { SentenceSplitter } from '../src/core/sentences';
+import { abortable } from '../src/core/abortable';
 import { ToolCallAccumulator, type CompletedToolCall } from '../src/core/tool-call-accumulator';
 import { jobId } from '../src/adapters/queues';
 import { describeError, withRetries } from '../src/adapters/retry';
@@ -118,7 +119,7 @@ class LlmTurn {
     // Where this attempt's text lands in the answer: the round's start, moved if a retry diverges.
     const at = { base: roundStart };
     let roundText = '';
-    for await (const chunk of stream) {
+    for await (const chunk of abortable(stream, ctx.signal)) {
       if (chunk.usage) usage = { input_tokens: chunk.usage.prompt_tokens, output_tokens: chunk.usage.completion_tokens, total_tokens: chunk.usage.total_tokens };
       const delta = chunk.choices[0]?.delta;
       if (!delta) continue;

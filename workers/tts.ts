@@ -5,6 +5,7 @@
 import type { Job } from 'bullmq';
 import type { TtsJob } from '../src/contracts/jobs';
 import { describeError, withRetries } from '../src/adapters/retry';
+import { abortable } from '../src/core/abortable';
 import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
 
@@ -34,7 +35,7 @@ export function createTtsProcessor(deps: WorkerDeps) {
           // Offsets restart at 0 on a retry: the gateway keeps what it already sent.
           let offset = 0;
           let carry: Buffer | null = null;
-          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          for await (const chunk of abortable(res.body as unknown as AsyncIterable<Uint8Array>, ctx.signal)) {
             let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
             if (carry) {
               buf = Buffer.concat([carry, buf]);

@@ -97,6 +97,23 @@ export class CallStore {
     await this.redis.multi().rpush(key, JSON.stringify(entry)).expire(key, this.ttlS).exec();
   }
 
+  /** Replaces (or adds, or with null removes) one turn's entry of a role: truncation after barge-in. */
+  async setTurnTranscript(callId: string, turnId: string, role: TranscriptEntry['role'], text: string | null): Promise<void> {
+    const key = this.keys.callTranscript(callId);
+    const raws = await this.redis.lrange(key, 0, -1);
+    const idx = raws.findIndex((r) => {
+      const e = JSON.parse(r) as TranscriptEntry;
+      return e.turn_id === turnId && e.role === role;
+    });
+    if (idx < 0) {
+      if (text) await this.appendTranscript(callId, { ts: Date.now(), role, turn_id: turnId, text });
+    } else if (text === null || text === '') {
+      await this.redis.lrem(key, 1, raws[idx]!);
+    } else {
+      await this.redis.lset(key, idx, JSON.stringify({ ...(JSON.parse(raws[idx]!) as TranscriptEntry), text }));
+    }
+  }
+
   async transcript(callId: string): Promise<TranscriptEntry[]> {
     return (await this.redis.lrange(this.keys.callTranscript(callId), 0, -1)).map((s) => JSON.parse(s) as TranscriptEntry);
   }

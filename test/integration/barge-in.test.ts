@@ -75,11 +75,11 @@ describe('barge-in', () => {
     );
     expect(done.response.status).toBe('cancelled');
     expect(audioAfter(c, done.response.id, c.events.indexOf(done))).toEqual([]);
+    await c.waitFor((e) => e.type === 'response.done' && e.response.status === 'completed');
     // Audio ran ahead of real time: only a little of it can have been heard.
     const logs = (await (await svc.api(`/v1/calls/${call.id}/logs`)).json()) as { data: { stage: string; event: string; data: Record<string, number> }[] };
     const cancel = logs.data.find((e) => e.stage === 'gateway' && e.event === 'cancelled')!;
     expect(cancel.data.played_ms).toBeLessThanOrEqual(cancel.data.sent_ms);
-    await c.waitFor((e) => e.type === 'response.done' && e.response.status === 'completed');
     const history = chatRequests(svc).at(-1)!.messages;
     const assistant = history.find((m) => m.role === 'assistant');
     if (assistant) expect(LONG_ANSWER.startsWith(String(assistant.content))).toBe(true);
@@ -102,6 +102,9 @@ describe('barge-in', () => {
     expect(history.map((m) => m.role).slice(0, 2)).toEqual(['system', 'user']);
     const assistant = history.find((m) => m.role === 'assistant');
     expect(String(assistant?.content ?? '').length).toBeLessThan(LONG_ANSWER.length / 2);
+    // The call's transcript tells the same story as the history.
+    const record = (await (await svc.api(`/v1/calls/${call.id}`)).json()) as { transcript: { role: string; text: string }[] };
+    expect(record.transcript.some((t) => t.text === LONG_ANSWER)).toBe(false);
     c.close();
   });
 

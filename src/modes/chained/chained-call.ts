@@ -348,7 +348,8 @@ export class ChainedCall implements CallDriver {
         return;
       case 'transcript_failed':
         this.awaitingTranscript.delete(turn.id);
-        if (!turn.responding) this.turns.delete(turn.id);
+        // A response waiting for this transcript cannot start: free the turn so the next one can.
+        if (!turn.responding || turn.respondOnTranscript) this.retire(turn);
         this.host.send(inputEvents.transcriptionFailed({ item_id: o.item_id, error: { type: 'transcription_error', message: o.error } }));
         return;
       default:
@@ -528,7 +529,7 @@ export class ChainedCall implements CallDriver {
       ? await this.s.calls.appendHistoryOnce(this.call.id, marker, [{ item_id: turn.assistantItemId, turn_id: turn.id, message }])
       : await this.s.calls.appendHistoryOnce(this.call.id, marker, []); // claim the marker so the LLM cannot add the full text
     if (!appended) await this.s.calls.rewriteHistoryItem(this.call.id, turn.assistantItemId, message);
-    if (heard) await this.s.calls.appendTranscript(this.call.id, { ts: Date.now(), role: 'assistant', turn_id: turn.id, text: heard });
+    await this.s.calls.setTurnTranscript(this.call.id, turn.id, 'assistant', heard || null);
     return heard;
   }
 
@@ -546,6 +547,7 @@ export class ChainedCall implements CallDriver {
     info.truncated = true;
     const heard = textHeard(info.sentences, heardMs);
     await this.s.calls.rewriteHistoryItem(this.call.id, itemId, heard ? { role: 'assistant', content: heard } : null);
+    await this.s.calls.setTurnTranscript(this.call.id, info.turnId, 'assistant', heard || null);
     await this.s.stageLog.write({
       call_id: this.call.id,
       turn_id: info.turnId,
@@ -558,7 +560,7 @@ export class ChainedCall implements CallDriver {
   /** conversation.item.truncate: the client says how much of an assistant item it played. */
   private async truncateItem(itemId: string, audioEndMs: number, eventId?: string): Promise<void> {
     const live = [...this.turns.values()].find((t) => t.assistantItemId === itemId);
-    const info = live ? { sentences: spokenSentences(live) } : this.spoken.get(itemId);
+    const info = live ? { sentences: spokenSentences(live), turnId: live.id } : this.spoken.get(itemId);
     if (!info) return this.error('item_not_found', `No assistant item '${itemId}' with audio in this call.`, eventId, 'item_id');
     const totalMs = info.sentences.reduce((a, s) => a + s.ms, 0);
     if (audioEndMs > totalMs + 1) {
@@ -569,6 +571,7 @@ export class ChainedCall implements CallDriver {
     if (kept) kept.truncated = true;
     const heard = textHeard(info.sentences, audioEndMs);
     await this.s.calls.rewriteHistoryItem(this.call.id, itemId, heard ? { role: 'assistant', content: heard } : null);
+    await this.s.calls.setTurnTranscript(this.call.id, info.turnId, 'assistant', heard || null);
     this.host.send(inputEvents.truncated({ item_id: itemId, content_index: 0, audio_end_ms: audioEndMs }));
   }
 
