@@ -259,7 +259,8 @@ async function deploy(fake: FakeOpenAI, redisUrl: string, prefix: string, perSta
     gateway,
     workers,
     async stop() {
-      await Promise.all([gateway, ...workers].map((p) => p.kill('SIGTERM')));
+      // Graceful first; a process still busy after 5 s (e.g. a job stuck on a provider) is killed.
+      await Promise.all([gateway, ...workers].map((p) => Promise.race([p.kill('SIGTERM'), new Promise((r) => setTimeout(r, 5_000))]).then(() => p.kill('SIGKILL'))));
     },
   };
 }
@@ -280,6 +281,7 @@ interface Waterfall {
   tts_first_audio_ms: number | null;
   first_audio_sent_ms: number | null;
   cancelled: boolean;
+  attempts: Record<string, number>;
 }
 
 async function turnsOf(gatewayUrl: string, callId: string): Promise<Waterfall[]> {
@@ -303,6 +305,8 @@ export interface PhaseResult {
   gateway_rss_peak_mb: number;
   redis_cmds_per_turn: number;
   errors: Record<string, number>;
+  /** Turns where a stage job ran more than once (a lost lock under load looks like a crash to BullMQ). */
+  turns_with_redelivered_jobs: number;
   /** p50 of: speech end → STT done, → LLM first token, → TTS first audio, → first audio sent. */
   stage_p50_ms: Record<string, number | null>;
 }
@@ -328,8 +332,10 @@ async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[],
   const cmds = (await redisCommands(redis)) - cmdsBefore;
   const added: number[] = [];
   const marks: Record<'stt' | 'llm' | 'tts' | 'sent', number[]> = { stt: [], llm: [], tts: [], sent: [] };
+  let redelivered = 0;
   for (const id of ids) {
     for (const w of await turnsOf(dep.gatewayUrl, id)) {
+      if (Object.values(w.attempts ?? {}).some((a) => a > 1)) redelivered++;
       if (w.first_audio_sent_ms === null || w.stt_done_ms === null || w.llm_first_token_ms === null || w.tts_first_audio_ms === null) continue;
       added.push(w.first_audio_sent_ms - CONFIGURED_MS);
       // Each stage's own span (its configured delay included), so the overhead can be placed.
@@ -361,6 +367,7 @@ async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[],
     gateway_rss_peak_mb: round(peakRss / 1024, 1),
     redis_cmds_per_turn: Math.round(cmds / Math.max(1, completed)),
     errors,
+    turns_with_redelivered_jobs: redelivered,
     stage_p50_ms: Object.fromEntries(Object.entries(marks).map(([k, xs]) => [k, percentile(xs, 50)])),
   };
 }
@@ -400,7 +407,7 @@ const f = (x: number | null) => (x === null ? '-' : x.toFixed(0));
 const ratio = (a: number | null, b: number | null) => (a === null || b === null || b <= 0 ? '-' : (a / b).toFixed(1) + '×');
 
 async function main() {
-  const ns = arg('calls', '1,50,200,500').split(',').map(Number);
+  const ns = arg('calls', '1,50,200,500').split(',').filter(Boolean).map(Number);
   const scale = process.argv.includes('--scale');
   const { frames, onsetFrame, pcm16k } = loadSpeech();
   onsetMs = onsetFrame * 20;
