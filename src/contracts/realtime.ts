@@ -10,6 +10,7 @@
  *   `response.function_call.done` (server), unchanged in both dialects.
  */
 import { z } from 'zod';
+import { FunctionTool, ToolChoice, ToolInput } from './tools';
 
 // ---------------------------------------------------------------- primitives
 
@@ -63,31 +64,13 @@ export type TurnDetection = z.infer<typeof TurnDetectionSchema>;
 export const NoiseReductionSchema = z.strictObject({ type: z.enum(['near_field', 'far_field']) });
 export type NoiseReduction = z.infer<typeof NoiseReductionSchema>;
 
-const FlatToolSchema = z.strictObject({
-  type: z.literal('function'),
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tool names are 1-64 of [A-Za-z0-9_-]'),
-  description: z.string().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-});
-/** Realtime tools are flat; chat-completions style `{type, function:{…}}` is flattened. */
-export const RealtimeToolSchema = z.preprocess((v) => {
-  if (v && typeof v === 'object' && 'function' in v) {
-    const { function: fn, ...rest } = v as { function: unknown };
-    if (fn && typeof fn === 'object') return { ...rest, ...fn };
-  }
-  return v;
-}, FlatToolSchema);
-export type RealtimeTool = z.infer<typeof FlatToolSchema>;
+/** Realtime tools are flat; the chat-completions shape is accepted and flattened (contracts/tools.ts). */
+export const RealtimeToolSchema = ToolInput;
+export type RealtimeTool = FunctionTool;
 
 /** Normalised to `{type:'function', name}`; the beta comment's `{function:{name}}` is accepted (§1.3). */
-export const ToolChoiceSchema = z.union([
-  z.enum(['auto', 'none', 'required']),
-  z.strictObject({ type: z.literal('function'), name: z.string().min(1) }),
-  z
-    .strictObject({ type: z.literal('function'), function: z.strictObject({ name: z.string().min(1) }) })
-    .transform((c) => ({ type: 'function' as const, name: c.function.name })),
-]);
-export type ToolChoice = z.output<typeof ToolChoiceSchema>;
+export const ToolChoiceSchema = ToolChoice;
+export type { ToolChoice };
 
 /** Chat-completions accept 0–2; a realtime upstream narrows this to 0.6–1.2 itself. */
 export const TemperatureSchema = z.number().min(0).max(2);

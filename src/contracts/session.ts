@@ -3,9 +3,10 @@
  * defaults of DESIGN.md §5. The same shape is the effective session of a call.
  */
 import { z } from 'zod';
+import { AudioFormatSchema, MaxTokensSchema, TemperatureSchema } from './realtime';
 import { FunctionTool, ToolChoice, ToolInput } from './tools';
 
-export const AudioFormat = z.enum(['pcm16', 'g711_ulaw', 'g711_alaw']);
+export const AudioFormat = AudioFormatSchema;
 export type AudioFormat = z.infer<typeof AudioFormat>;
 
 export const TTS_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'fable', 'nova', 'onyx', 'sage', 'shimmer', 'verse'] as const;
@@ -33,14 +34,13 @@ export const Modalities = z
   .min(1)
   .refine((m) => new Set(m).size === m.length, 'modalities must not repeat');
 
-export const MaxOutputTokens = z.union([z.number().int().min(1).max(4096), z.literal('inf')]);
 
 const sessionFields = {
   model: z.string().min(1).max(100),
   instructions: z.string().max(100_000),
   voice: z.string().min(1).max(64),
-  temperature: z.number().min(0).max(2),
-  max_response_output_tokens: MaxOutputTokens,
+  temperature: TemperatureSchema,
+  max_response_output_tokens: MaxTokensSchema,
   input_audio_format: AudioFormat,
   output_audio_format: AudioFormat,
   input_audio_transcription: InputAudioTranscription.nullable(),
