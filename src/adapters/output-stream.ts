@@ -13,6 +13,12 @@ export interface OutputRecord {
 
 /** Enough for a long answer; older entries are trimmed (the gateway has read them long before). */
 const MAX_LEN = 5_000;
+/**
+ * The stream is a transport, not a record: the gateway reads each entry within milliseconds, so it
+ * expires a minute after its last write rather than after CALL_TTL_S (a day of every call's audio
+ * would grow Redis by ~0.2 MB per turn). A reader blocked on an expired key resumes on the next write.
+ */
+const OUTPUT_TTL_S = 60;
 
 export class OutputStream {
   constructor(
@@ -25,7 +31,7 @@ export class OutputStream {
     const key = this.keys.callOutput(callId);
     const fields: (string | Buffer)[] = ['o', JSON.stringify(out)];
     if (audio) fields.push('a', Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength));
-    await this.redis.multi().xadd(key, 'MAXLEN', '~', MAX_LEN, '*', ...fields).expire(key, this.ttlS).exec();
+    await this.redis.multi().xadd(key, 'MAXLEN', '~', MAX_LEN, '*', ...fields).expire(key, Math.min(this.ttlS, OUTPUT_TTL_S)).exec();
   }
 
   /** The id to start reading from so that only records written from now on are seen. */
