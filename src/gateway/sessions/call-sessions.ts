@@ -196,7 +196,9 @@ export class CallSessions {
   ) {
     this.eventLog = new CallEventLog(s.redis, s.keys, s.config.callTtlS);
     s.events.on('hangup', this.onHangup);
-    this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, idleMs / 4))).unref();
+    // Also the live sessions' heartbeat for the concurrent-call limit (a crashed gateway's calls then expire).
+    const every = Math.min(60_000, s.concurrency.staleMs / 4, Math.max(1_000, idleMs / 4));
+    this.sweeper = setInterval(() => this.sweep(), every).unref();
   }
 
   get(callId: string): CallSession | undefined {
@@ -249,7 +251,10 @@ export class CallSessions {
 
   private sweep(): void {
     const now = Date.now();
-    for (const session of this.sessions.values()) if (session.idleFor(now) > this.idleMs) void session.end('idle_timeout');
+    for (const session of this.sessions.values()) {
+      if (session.idleFor(now) > this.idleMs) void session.end('idle_timeout');
+      else void this.s.concurrency.heartbeat(session.call.business_id, session.call.id).catch(() => {});
+    }
   }
 }
 

@@ -9,8 +9,11 @@ import type { ServerEvent } from '../../contracts/realtime';
 import { toClientWireAll, type Dialect, type WireEvent } from '../../core/protocol';
 import type { Keys, Redis } from '../../adapters/redis';
 
-/** Enough for a long call's events (audio deltas included); older ones are trimmed. */
-const MAX_EVENTS = 20_000;
+/**
+ * The newest events kept per call: a few minutes of conversation, audio deltas included (each
+ * ~6 KB), so one call's stream stays around 10 MB; a reader further behind resumes at the oldest.
+ */
+const MAX_EVENTS = 2_000;
 
 export interface SseEvent {
   id: string;
