@@ -210,6 +210,24 @@ describe('a simulated Twilio call', () => {
     b.end();
     expect((await callOf(b.callSid)).end_reason).toBe('hangup');
   });
+
+  it('passes μ-law straight through to a realtime-mode upstream and back', async () => {
+    await svc.api('/v1/businesses/rt', { method: 'PUT', json: { ...SIMPLE_BUSINESS, mode: 'realtime' } });
+    const call = await FakeTwilioCall.dial({ business_id: 'rt' });
+    const speech = spokenUlaw();
+    call.say(speech);
+    const firstMedia = await call.waitFor((m) => m.event === 'media');
+    expect(Buffer.from(firstMedia.media.payload, 'base64').length).toBe(160);
+    const upstream = svc.fake.realtimeSessions.at(-1)!;
+    const update = upstream.clientEvents.find((e: any) => e.type === 'session.update') as any;
+    expect(update.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
+    expect(update.session.audio.output.format).toEqual({ type: 'audio/pcmu' });
+    // No decode/encode on the way up: the upstream received the caller's μ-law bytes as sent.
+    const sent = Buffer.concat(upstream.clientEvents.filter((e: any) => e.type === 'input_audio_buffer.append').map((e: any) => Buffer.from(e.audio, 'base64')));
+    const voiced = Buffer.from(speech.subarray(8_000, 8_160)); // one second in: speech, not silence
+    expect(sent.indexOf(voiced)).toBeGreaterThanOrEqual(0);
+    call.end();
+  });
 });
 
 describe('Twilio with TWILIO_AUTH_TOKEN set', () => {
