@@ -93,6 +93,27 @@ async function callKeysWithoutTtl(redis: Redis, prefix: string): Promise<string[
   return bad;
 }
 
+/** Redis memory by kind of key (ids folded), biggest first: where the memory goes. */
+async function memoryByKind(redis: Redis, prefix: string): Promise<Record<string, { keys: number; mb: number }>> {
+  const kinds = new Map<string, { keys: number; bytes: number }>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 2000);
+    cursor = next;
+    const sizes = await Promise.all(keys.map((k) => redis.memory('USAGE', k).catch(() => 0)));
+    keys.forEach((k, i) => {
+      const kind = k.replace(/\{call_[^}]+\}/, '{call}').replace(/turn_\w+/g, 'turn').replace(/:call_\w+:turn[^:]*:/, ':<job>:');
+      const e = kinds.get(kind) ?? { keys: 0, bytes: 0 };
+      e.keys++;
+      e.bytes += Number(sizes[i] ?? 0);
+      kinds.set(kind, e);
+    });
+  } while (cursor !== '0');
+  return Object.fromEntries(
+    [...kinds.entries()].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 12).map(([k, v]) => [k, { keys: v.keys, mb: Math.round(v.bytes / 1e4) / 100 }]),
+  );
+}
+
 async function main() {
   const minutes = arg('minutes', 30);
   const concurrency = arg('calls', 50);
@@ -107,6 +128,15 @@ async function main() {
   const workers: ServiceProcess[] = (['stt', 'llm', 'tts'] as Stage[]).map((s) => spawnWorker(s, env));
   const procs = [gw, ...workers];
   let exitCode = 0;
+  let gwOut = '';
+  gw.proc.stdout!.on('data', (d: Buffer) => (gwOut = (gwOut + d.toString()).slice(-8_000)));
+  let gatewayDied = false;
+  void gw.exited.then((code) => {
+    if (stopping) return;
+    gatewayDied = true;
+    console.error(`GATEWAY EXITED (${String(code)})\n--- stderr ---\n${gw.stderr().slice(-4_000)}\n--- stdout ---\n${gwOut}`);
+  });
+  let stopping = false;
   try {
     await Promise.all(procs.map((p) => p.ready));
     const url = `http://127.0.0.1:${port}`;
@@ -133,8 +163,8 @@ async function main() {
     await Promise.all(
       Array.from({ length: concurrency }, async (_, i) => {
         await new Promise((r) => setTimeout(r, (i * 2_000) / concurrency));
-        while (Date.now() < end) {
-          const r = await oneCall(url, speech);
+        while (Date.now() < end && !gatewayDied) {
+          const r = await oneCall(url, speech).catch((err: Error) => `error: ${err.message}`);
           if (r === 'ok') ok++;
           else {
             failed++;
@@ -154,6 +184,7 @@ async function main() {
     const half = samples.filter((s) => s.t >= minutes / 2);
     const sl = (k: 'gw' | 'workers' | 'redis') => slope(half.map((s) => s.t), half.map((s) => s[k]));
     const report = {
+      gateway_died: gatewayDied,
       minutes,
       concurrency,
       calls_ok: ok,
@@ -164,11 +195,13 @@ async function main() {
       end_mb: { gateway_rss: Math.round(samples.at(-1)!.gw / 1024), redis: Math.round(samples.at(-1)!.redis / 1024) },
       jobs_left: { waiting: queued, active },
       call_keys_without_ttl: noTtl.length,
+      redis_memory_by_kind: await memoryByKind(rds.redis, prefix),
     };
     console.log(JSON.stringify(report, null, 2));
-    if (failed > 0 || queued + active > 0 || noTtl.length > 0) exitCode = 1;
+    if (gatewayDied || failed > 0 || queued + active > 0 || noTtl.length > 0) exitCode = 1;
   } finally {
-    await Promise.all(procs.map((p) => p.kill('SIGTERM')));
+    stopping = true;
+    await Promise.all(procs.map((p) => Promise.race([p.kill('SIGTERM'), new Promise((r) => setTimeout(r, 5_000))]).then(() => p.kill('SIGKILL'))));
     await rds.stop();
     await fake.close();
   }
