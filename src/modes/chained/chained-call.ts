@@ -12,11 +12,9 @@ import type { ClientEvent, ClientEventOf, RealtimeSession } from '../../contract
 import { SessionPatch, type Session } from '../../contracts/session';
 import { InputDecoder, OutputEncoder } from '../../core/audio/formats';
 import { pcm16ToBytes } from '../../core/audio/pcm';
-import { AudioPlayout } from '../../core/playout';
 import { inputEvents, newId, ResponseEmitter } from '../../core/protocol';
-import { playedMs, textHeard, type SpokenSentence } from '../../core/truncate';
+import { playedMs } from '../../core/truncate';
 import { TurnDetector, type TurnEvent } from '../../core/vad/turn-detector';
-import type { VadOptions } from '../../core/vad/vad';
 import { jobId } from '../../adapters/queues';
 import { OutputReader } from '../../adapters/output-reader';
 import type { OutputRecord } from '../../adapters/output-stream';
@@ -25,43 +23,8 @@ import { ApiError } from '../../errors';
 import { overrideSession } from '../../gateway/call-factory';
 import type { Services } from '../../gateway/services';
 import type { CallDriver, DriverHost } from '../driver';
-
-/** One response in progress (or waiting for its transcript). */
-interface Turn {
-  id: string;
-  responseId: string;
-  assistantItemId: string;
-  emitter: ResponseEmitter | null;
-  modalities: ('audio' | 'text')[];
-  textSent: number;
-  sentences: { text: string; bytes: number }[];
-  playout: AudioPlayout;
-  totalSentences: number | null;
-  usage: Record<string, number> | undefined;
-  audioBytesSent: number;
-  firstAudioAt: number | null;
-  committedAt: number;
-  cancelled: boolean;
-  /** Manual turns: respond once the transcript is in (response.create came before it). */
-  respondOnTranscript: boolean;
-  responding: boolean;
-  hadClientTool: boolean;
-  overrides: LlmJob['overrides'];
-  /** end_call / transfer_to_human asked for during this turn: done once the answer has played. */
-  action: { action: 'transfer' | 'end'; reason: string | undefined } | null;
-}
-
-const PCM24K_BYTES_PER_MS = 48;
-
-function spokenSentences(turn: Turn): SpokenSentence[] {
-  return turn.sentences.map((s) => ({ text: s?.text ?? '', ms: (s?.bytes ?? 0) / PCM24K_BYTES_PER_MS }));
-}
-
-export function vadOptions(session: Session): VadOptions | null {
-  const td = session.turn_detection;
-  if (!td) return null;
-  return { threshold: td.threshold, prefixPaddingMs: td.prefix_padding_ms, silenceDurationMs: td.silence_duration_ms };
-}
+import { HeardHistory, totalAudioMs } from './heard-history';
+import { createTurn, sentMs, spokenSentences, vadOptions, type Turn } from './turn';
 
 export class ChainedCall implements CallDriver {
   private session: Session;
@@ -75,6 +38,7 @@ export class ChainedCall implements CallDriver {
   private lastItemId: string | null = null;
   private speechItemId: string | null = null;
   private readonly conversationId = newId('conv');
+  private readonly heard: HeardHistory;
   private closed = false;
 
   constructor(
@@ -87,6 +51,7 @@ export class ChainedCall implements CallDriver {
     this.decoder = new InputDecoder(this.session.input_audio_format, 16_000);
     this.encoder = new OutputEncoder(this.session.output_audio_format, 24_000);
     this.detector = new TurnDetector(vadOptions(this.session));
+    this.heard = new HeardHistory(s, call.id);
   }
 
   async start(): Promise<void> {
@@ -172,27 +137,7 @@ export class ChainedCall implements CallDriver {
   }
 
   private newTurn(): Turn {
-    const turn: Turn = {
-      id: newId('event').replace('event_', 'turn_'),
-      responseId: newId('resp'),
-      assistantItemId: newId('item'),
-      emitter: null,
-      modalities: this.session.modalities,
-      textSent: 0,
-      sentences: [],
-      playout: new AudioPlayout(),
-      totalSentences: null,
-      usage: undefined,
-      audioBytesSent: 0,
-      firstAudioAt: null,
-      committedAt: Date.now(),
-      cancelled: false,
-      respondOnTranscript: false,
-      responding: false,
-      hadClientTool: false,
-      overrides: undefined,
-      action: null,
-    };
+    const turn = createTurn(this.session.modalities);
     this.turns.set(turn.id, turn);
     return turn;
   }
@@ -461,7 +406,7 @@ export class ChainedCall implements CallDriver {
       stage: 'gateway',
       event: 'completed',
       duration_ms: Date.now() - turn.committedAt,
-      data: { audio_ms: Math.round(turn.audioBytesSent / PCM24K_BYTES_PER_MS), sentences: turn.totalSentences },
+      data: { audio_ms: Math.round(sentMs(turn)), sentences: turn.totalSentences },
     });
     this.retire(turn);
     if (turn.action) this.carryOut(turn);
@@ -470,8 +415,8 @@ export class ChainedCall implements CallDriver {
   /** end_call: hang up once the goodbye has played (audio is sent ahead of real time). */
   private carryOut(turn: Turn) {
     const { action, reason } = turn.action!;
-    const sentMs = turn.audioBytesSent / PCM24K_BYTES_PER_MS;
-    const remainingMs = Math.max(0, sentMs - playedMs(sentMs, turn.firstAudioAt, Date.now()));
+    const sent = sentMs(turn);
+    const remainingMs = Math.max(0, sent - playedMs(sent, turn.firstAudioAt, Date.now()));
     void this.s.stageLog.write({ call_id: this.call.id, turn_id: turn.id, stage: 'gateway', event: 'completed', data: { call_action: action, reason: reason ?? null, after_ms: Math.round(remainingMs) } });
     if (action === 'end') setTimeout(() => this.host.hangup('end_call'), remainingMs).unref();
     // A transfer is recorded in the stage log; bridging to a human is the telephony layer's job.
@@ -481,15 +426,8 @@ export class ChainedCall implements CallDriver {
     turn.responding = false;
     if (this.active === turn) this.active = null;
     this.turns.delete(turn.id);
-    if (turn.audioBytesSent > 0) {
-      // Kept for conversation.item.truncate and for barge-in while the client is still playing.
-      this.spoken.set(turn.assistantItemId, { turnId: turn.id, sentences: spokenSentences(turn), firstAudioAt: turn.firstAudioAt, truncated: turn.cancelled });
-      if (this.spoken.size > 8) this.spoken.delete(this.spoken.keys().next().value!);
-    }
+    this.heard.remember(turn);
   }
-
-  /** Recent assistant items with audio: what each sentence said and how long it played. */
-  private readonly spoken = new Map<string, { turnId: string; sentences: SpokenSentence[]; firstAudioAt: number | null; truncated: boolean }>();
 
   // ------------------------------------------------------------------ barge-in and truncation
 
@@ -502,76 +440,48 @@ export class ChainedCall implements CallDriver {
     const started = Date.now();
     turn.cancelled = true;
     await this.s.cancel.cancel(this.call.id, turn.id);
-    const sentMs = turn.audioBytesSent / PCM24K_BYTES_PER_MS;
-    const heardMs = clientPlayedMs !== undefined ? Math.min(clientPlayedMs, sentMs) : playedMs(sentMs, turn.firstAudioAt, Date.now());
+    const sent = sentMs(turn);
+    const heardMs = clientPlayedMs !== undefined ? Math.min(clientPlayedMs, sent) : playedMs(sent, turn.firstAudioAt, Date.now());
     if (turn.emitter && !turn.emitter.isDone) {
       this.sendAll(turn.emitter.done('cancelled', { reason }));
       this.lastItemId = turn.emitter.lastItemId;
     }
-    await this.truncateHistory(turn, heardMs);
+    await this.heard.cutTurn(turn, heardMs);
     await this.s.stageLog.write({
       call_id: this.call.id,
       turn_id: turn.id,
       stage: 'gateway',
       event: 'cancelled',
       duration_ms: Date.now() - started,
-      data: { reason, trigger: why, played_ms: Math.round(heardMs), sent_ms: Math.round(sentMs) },
+      data: { reason, trigger: why, played_ms: Math.round(heardMs), sent_ms: Math.round(sent) },
     });
     this.retire(turn);
   }
 
-  private async truncateHistory(turn: Turn, heardMs: number): Promise<string> {
-    const sentences = spokenSentences(turn);
-    const heard = turn.modalities.includes('audio') ? textHeard(sentences, heardMs) : sentences.map((s) => s.text).join(' ');
-    const message = heard ? { role: 'assistant', content: heard } : null;
-    const marker = `${turn.id}:assistant`;
-    const appended = message
-      ? await this.s.calls.appendHistoryOnce(this.call.id, marker, [{ item_id: turn.assistantItemId, turn_id: turn.id, message }])
-      : await this.s.calls.appendHistoryOnce(this.call.id, marker, []); // claim the marker so the LLM cannot add the full text
-    if (!appended) await this.s.calls.rewriteHistoryItem(this.call.id, turn.assistantItemId, message);
-    await this.s.calls.setTurnTranscript(this.call.id, turn.id, 'assistant', heard || null);
-    return heard;
-  }
-
-  /**
-   * Barge-in after the response was fully sent but while the client is still playing it (audio
-   * runs ahead of real time): there is nothing left to cancel, but history keeps only what was heard.
-   */
+  /** Barge-in while the client still plays an answer that was fully sent: history keeps what was heard. */
   private async truncatePlaying(): Promise<void> {
-    const last = [...this.spoken.entries()].pop();
-    if (!last || last[1].truncated) return;
-    const [itemId, info] = last;
-    const totalMs = info.sentences.reduce((a, x) => a + x.ms, 0);
-    const heardMs = playedMs(totalMs, info.firstAudioAt, Date.now());
-    if (heardMs >= totalMs) return;
-    info.truncated = true;
-    const heard = textHeard(info.sentences, heardMs);
-    await this.s.calls.rewriteHistoryItem(this.call.id, itemId, heard ? { role: 'assistant', content: heard } : null);
-    await this.s.calls.setTurnTranscript(this.call.id, info.turnId, 'assistant', heard || null);
+    const cut = await this.heard.cutPlaying();
+    if (!cut) return;
     await this.s.stageLog.write({
       call_id: this.call.id,
-      turn_id: info.turnId,
+      turn_id: cut.turnId,
       stage: 'gateway',
       event: 'cancelled',
-      data: { reason: 'turn_detected', trigger: 'barge-in during playback', played_ms: Math.round(heardMs), sent_ms: Math.round(totalMs) },
+      data: { reason: 'turn_detected', trigger: 'barge-in during playback', played_ms: Math.round(cut.heardMs), sent_ms: Math.round(cut.totalMs) },
     });
   }
 
   /** conversation.item.truncate: the client says how much of an assistant item it played. */
   private async truncateItem(itemId: string, audioEndMs: number, eventId?: string): Promise<void> {
     const live = [...this.turns.values()].find((t) => t.assistantItemId === itemId);
-    const info = live ? { sentences: spokenSentences(live), turnId: live.id } : this.spoken.get(itemId);
-    if (!info) return this.error('item_not_found', `No assistant item '${itemId}' with audio in this call.`, eventId, 'item_id');
-    const totalMs = info.sentences.reduce((a, s) => a + s.ms, 0);
+    const item = live ? { sentences: spokenSentences(live), turnId: live.id } : this.heard.get(itemId);
+    if (!item) return this.error('item_not_found', `No assistant item '${itemId}' with audio in this call.`, eventId, 'item_id');
+    const totalMs = totalAudioMs(item.sentences);
     if (audioEndMs > totalMs + 1) {
       return this.error('invalid_value', `audio_end_ms ${audioEndMs} is past the end of the item's audio (${Math.round(totalMs)} ms).`, eventId, 'audio_end_ms');
     }
     if (live) await this.cancelTurn(live, 'client_cancelled', 'conversation.item.truncate', audioEndMs);
-    const kept = this.spoken.get(itemId);
-    if (kept) kept.truncated = true;
-    const heard = textHeard(info.sentences, audioEndMs);
-    await this.s.calls.rewriteHistoryItem(this.call.id, itemId, heard ? { role: 'assistant', content: heard } : null);
-    await this.s.calls.setTurnTranscript(this.call.id, info.turnId, 'assistant', heard || null);
+    await this.heard.cutItem(itemId, item, audioEndMs);
     this.host.send(inputEvents.truncated({ item_id: itemId, content_index: 0, audio_end_ms: audioEndMs }));
   }
 
