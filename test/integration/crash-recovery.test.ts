@@ -20,6 +20,9 @@ import { freePort, killAll, spawnGateway, spawnWorker, type ServiceProcess } fro
 import { RealtimeClient, type WireEvent } from '../helpers/realtime-client';
 import { ADMIN_KEY, SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
 
+/** A kill costs up to ~10 s of stalled-job recovery plus a worker start; a loaded machine adds more. */
+const KILL_TEST_TIMEOUT_MS = 45_000;
+
 let svc: TestService;
 const procs = new Set<ServiceProcess>();
 
@@ -123,7 +126,7 @@ describe('a stage worker killed in the middle of a turn', () => {
     await spawn('stt').ready;
     await expectExactlyOnce(id, c, 'stt');
     c.close();
-  });
+  }, KILL_TEST_TIMEOUT_MS);
 
   it('LLM: the redelivered completion resumes by offset; sentences already spoken are not repeated', async () => {
     const w = await workers();
@@ -137,7 +140,7 @@ describe('a stage worker killed in the middle of a turn', () => {
     await spawn('llm').ready;
     await expectExactlyOnce(id, c, 'llm');
     c.close();
-  });
+  }, KILL_TEST_TIMEOUT_MS);
 
   it('TTS: another worker synthesises the sentences and each is heard once', async () => {
     const w = await workers();
@@ -151,7 +154,7 @@ describe('a stage worker killed in the middle of a turn', () => {
     await spawn('tts').ready;
     await expectExactlyOnce(id, c, 'tts');
     c.close();
-  });
+  }, KILL_TEST_TIMEOUT_MS);
 });
 
 describe('a gateway killed in the middle of a call', () => {
@@ -186,7 +189,7 @@ describe('a gateway killed in the middle of a call', () => {
     next.c.appendAudio(spokenTurn());
     expect((await next.c.waitFor('response.done', 0, 20_000)).response.status).toBe('completed');
     next.c.close();
-  });
+  }, KILL_TEST_TIMEOUT_MS);
 });
 
 async function scanKeys(pattern: string): Promise<string[]> {
