@@ -3,7 +3,7 @@
  * next to the JSON), the gateway reads them with blocking XREAD in order.
  */
 import type { StageOutput } from '../contracts/output';
-import type { Keys, Redis } from './redis';
+import { ExpiryRefresher, type Keys, type Redis } from './redis';
 
 export interface OutputRecord {
   id: string;
@@ -21,17 +21,23 @@ const MAX_LEN = 5_000;
 const OUTPUT_TTL_S = 60;
 
 export class OutputStream {
+  private readonly expiry: ExpiryRefresher;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly ttlS: number,
-  ) {}
+  ) {
+    this.expiry = new ExpiryRefresher(redis);
+  }
 
   async write(callId: string, out: StageOutput, audio?: Uint8Array): Promise<void> {
     const key = this.keys.callOutput(callId);
     const fields: (string | Buffer)[] = ['o', JSON.stringify(out)];
     if (audio) fields.push('a', Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength));
-    await this.redis.multi().xadd(key, 'MAXLEN', '~', MAX_LEN, '*', ...fields).expire(key, Math.min(this.ttlS, OUTPUT_TTL_S)).exec();
+    const written = this.redis.xadd(key, 'MAXLEN', '~', MAX_LEN, '*', ...fields);
+    this.expiry.touch(key, Math.min(this.ttlS, OUTPUT_TTL_S));
+    await written;
   }
 
   /** The id to start reading from so that only records written from now on are seen. */

@@ -34,6 +34,25 @@ export async function connectRedis(url: string, opts: RedisOptions = {}): Promis
   return redis;
 }
 
+/**
+ * Keeps TTLs on append-only keys cheaply: a key's TTL is refreshed at most every quarter TTL, so
+ * most appends cost one command instead of MULTI + XADD + EXPIRE + EXEC. Call `touch` right after
+ * issuing the write (same connection, so the EXPIRE lands after the key exists).
+ */
+export class ExpiryRefresher {
+  private readonly last = new Map<string, number>();
+
+  constructor(private readonly redis: Redis) {}
+
+  touch(key: string, ttlS: number, now = Date.now()): void {
+    const at = this.last.get(key);
+    if (at !== undefined && now - at < (ttlS * 1000) / 4) return;
+    if (this.last.size >= 10_000) this.last.clear(); // bounded; a forgotten key just refreshes early
+    this.last.set(key, now);
+    void this.redis.expire(key, ttlS).catch(() => {});
+  }
+}
+
 export class Keys {
   constructor(readonly prefix: string) {}
 

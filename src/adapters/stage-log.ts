@@ -6,7 +6,7 @@
 import type { LogEvent, LogStage, StageLogEntry } from '../contracts/logs';
 import { observeStageEntry } from '../metrics/stage-metrics';
 import { containsText } from '../core/redact';
-import type { Keys, Redis } from './redis';
+import { ExpiryRefresher, type Keys, type Redis } from './redis';
 
 export interface StageLogInput {
   call_id: string;
@@ -29,7 +29,11 @@ export class StageLog {
     private readonly ttlS: number,
     readonly worker: string,
     private readonly redact: (callId: string, data: Record<string, unknown>) => Promise<Record<string, unknown>> = async (_id, data) => data,
-  ) {}
+  ) {
+    this.expiry = new ExpiryRefresher(redis);
+  }
+
+  private readonly expiry: ExpiryRefresher;
 
   entry(e: StageLogInput): StageLogEntry {
     return {
@@ -55,11 +59,9 @@ export class StageLog {
     const done = (async () => {
       if (prev) await prev;
       if (containsText(entry.data)) entry.data = await this.redact(e.call_id, entry.data);
-      await this.redis
-        .multi()
-        .xadd(key, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', JSON.stringify(entry))
-        .expire(key, this.ttlS)
-        .exec();
+      const written = this.redis.xadd(key, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', JSON.stringify(entry));
+      this.expiry.touch(key, this.ttlS);
+      await written;
     })();
     const settled = done.catch(() => {});
     this.pending.set(e.call_id, settled);

@@ -156,6 +156,11 @@ describe('chained mode over the Realtime WebSocket', () => {
       expect(seen, k).toContain(k);
     }
     expect(logs.data.every((e) => e.attempt === 1)).toBe(true);
+    // Call records expire: the log keeps CALL_TTL_S, the output stream (a transport) much less.
+    const ttl = (key: string) => svc.services.redis.ttl(key);
+    expect(await ttl(svc.services.keys.callLog(call.id))).toBeGreaterThan(svc.config.callTtlS - 60);
+    expect(await ttl(svc.services.keys.callOutput(call.id))).toBeGreaterThan(0);
+    expect(await ttl(svc.services.keys.callOutput(call.id))).toBeLessThanOrEqual(60);
     const turns = (await (await svc.api(`/v1/calls/${call.id}/turns`)).json()) as { data: Record<string, number | null>[] };
     expect(turns.data).toHaveLength(1);
     const w = turns.data[0]!;
