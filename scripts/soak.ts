@@ -88,7 +88,7 @@ async function callKeysWithoutTtl(redis: Redis, prefix: string): Promise<string[
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:call:*`, 'COUNT', 1000);
     cursor = next;
-    for (const k of keys) if ((await redis.ttl(k)) < 0) bad.push(k);
+    for (const k of keys) if ((await redis.ttl(k)) === -1) bad.push(k); // -2: expired since the scan
   } while (cursor !== '0');
   return bad;
 }
@@ -151,7 +151,14 @@ async function main() {
     const samples: { t: number; gw: number; workers: number; redis: number }[] = [];
     const sample = async () => {
       const mem = Number(/used_memory:(\d+)/.exec(await rds.redis.info('memory'))?.[1] ?? 0);
-      samples.push({ t: (Date.now() - t0) / 60_000, gw: procStats(gw.pid).rssKb, workers: workers.reduce((a, w) => a + procStats(w.pid).rssKb, 0), redis: mem / 1024 });
+      const rss = (p: ServiceProcess) => {
+        try {
+          return procStats(p.pid).rssKb;
+        } catch {
+          return 0; // the process is gone (reported on exit)
+        }
+      };
+      samples.push({ t: (Date.now() - t0) / 60_000, gw: rss(gw), workers: workers.reduce((a, w) => a + rss(w), 0), redis: mem / 1024 });
       const s = samples.at(-1)!;
       console.error(`t=${s.t.toFixed(1)} min  gateway ${Math.round(s.gw / 1024)} MB  workers ${Math.round(s.workers / 1024)} MB  redis ${Math.round(s.redis / 1024)} MB  calls ok ${ok} failed ${failed}`);
     };
@@ -195,6 +202,7 @@ async function main() {
       end_mb: { gateway_rss: Math.round(samples.at(-1)!.gw / 1024), redis: Math.round(samples.at(-1)!.redis / 1024) },
       jobs_left: { waiting: queued, active },
       call_keys_without_ttl: noTtl.length,
+      keys_without_ttl_sample: noTtl.slice(0, 10),
       redis_memory_by_kind: await memoryByKind(rds.redis, prefix),
     };
     console.log(JSON.stringify(report, null, 2));
