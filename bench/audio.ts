@@ -102,11 +102,16 @@ function throughput(): {
         }
         return events;
       };
-      let events = loop() + loop(); // JIT warm-up passes
-      gc();
-      const before = process.memoryUsage().heapUsed;
-      events += loop();
-      return { kb: (process.memoryUsage().heapUsed - before) / 1024, events };
+      let events = loop() + loop() + loop(); // JIT warm-up passes
+      // Least of three passes: a pass during which V8 (re)compiles something shows that code's heap objects too.
+      let kb = Infinity;
+      for (let k = 0; k < 3; k++) {
+        gc();
+        const before = process.memoryUsage().heapUsed;
+        events += loop();
+        kb = Math.min(kb, (process.memoryUsage().heapUsed - before) / 1024);
+      }
+      return { kb, events };
     };
     const hot = pass(true, true);
     if (hot.events === 0) throw new Error('no turns in the benchmark audio');
@@ -203,7 +208,7 @@ if (tp.heapGrowthKb !== null) {
   const chunks = (tp.seconds * 1000) / 20;
   const perChunk = (kb: number | null): string => `${(kb ?? NaN).toFixed(1)} KiB (${(((kb ?? NaN) * 1024) / chunks).toFixed(1)} B per 20 ms chunk)`;
   console.log(
-    `heap growth over one warmed-up pass: hot path ${perChunk(tp.heapGrowthKb)}; resampler alone ${perChunk(tp.heapGrowthResampleKb)}; VAD alone ${perChunk(tp.heapGrowthVadKb)} — the VAD's includes the events it returns`,
+    `heap growth over a warmed-up pass (least of 3): hot path ${perChunk(tp.heapGrowthKb)}; resampler alone ${perChunk(tp.heapGrowthResampleKb)}; VAD alone ${perChunk(tp.heapGrowthVadKb)} — the VAD's includes the events it returns`,
   );
 }
 console.log(`\nEndpointing delay (emitted speech_stopped − true end − ${SIL} ms), n=${result.endpointing.n}: p50 ${f0(result.endpointing.p50)} ms, p95 ${f0(result.endpointing.p95)} ms, max ${f0(result.endpointing.max)} ms\n`);

@@ -49,6 +49,26 @@ describe('Resampler', () => {
     expect(gainDb(x, resample(x, from, to))).toBeLessThan(-40);
   });
 
+  it.each([
+    [24000, 16000],
+    [48000, 16000],
+    [44100, 16000],
+  ])('keeps 60 dB or more of stopband from 500 Hz above the new Nyquist frequency (%i → %i Hz)', (from, to) => {
+    for (const hz of [8500, 9000, 10000, 11000, 12000, 15000, 20000]) {
+      if (hz >= from / 2) continue;
+      const x = tone(hz, from, 0.5);
+      expect(gainDb(x, resample(x, from, to)), `${hz} Hz`).toBeLessThan(-60);
+    }
+  });
+
+  it('passes speech to 16 kHz flat to 3.4 kHz and within 1 dB to 5 kHz (the documented trade for a short filter)', () => {
+    for (const from of [24000, 48000]) {
+      for (const hz of [300, 1000, 2000, 3400]) expect(Math.abs(gainDb(tone(hz, from, 0.5), resample(tone(hz, from, 0.5), from, 16000)))).toBeLessThan(0.05);
+      const x = tone(5000, from, 0.5);
+      expect(Math.abs(gainDb(x, resample(x, from, 16000)))).toBeLessThan(1);
+    }
+  });
+
   it('passes the telephone band (300–3,400 Hz) within 1.5 dB between 8 kHz and 16 kHz', () => {
     for (const hz of [300, 1000, 2000, 3000, 3400]) {
       const up = tone(hz, 8000, 0.5);
