@@ -13,6 +13,7 @@ import { SentenceSplitter } from '../src/core/sentences';
 import { abortable } from '../src/core/abortable';
 import { ToolCallAccumulator, type CompletedToolCall } from '../src/core/tool-call-accumulator';
 import { jobId } from '../src/adapters/queues';
+import { WriteBatch } from '../src/adapters/output-stream';
 import { describeError, withRetries } from '../src/adapters/retry';
 import { runToolCall } from '../src/tools/executor';
 import type { Redactor } from '../src/core/redact';
@@ -47,6 +48,8 @@ class LlmTurn {
   private text = '';
   private seq = 0;
   private firstOutputLogged = false;
+  /** Text pieces go out without a round trip each; finish() waits for them. */
+  private readonly writes = new WriteBatch();
   private readonly speak: boolean;
   /** output_filter.speech: what the agent says is masked before TTS and the client (whole sentences). */
   private readonly speechRedact: Redactor | null;
@@ -151,12 +154,12 @@ class LlmTurn {
     }
     if (!this.firstOutputLogged) {
       this.firstOutputLogged = true;
-      await this.ctx.log('first_output', {}, Date.now() - this.ctx.startedAt);
+      this.writes.add(this.ctx.log('first_output', {}, Date.now() - this.ctx.startedAt));
     }
     const at = this.text.length;
     this.text += piece;
     // With the speech filter, text reaches the client per redacted sentence (see sentence()).
-    if (!this.speechRedact) await this.deps.output.write(this.d.call_id, { kind: 'text_delta', turn_id: this.d.turn_id, offset: at, text: piece });
+    if (!this.speechRedact) this.writes.add(this.deps.output.write(this.d.call_id, { kind: 'text_delta', turn_id: this.d.turn_id, offset: at, text: piece }));
     for (const s of this.splitter.push(piece)) await this.sentence(s);
   }
 
@@ -166,10 +169,10 @@ class LlmTurn {
     if (this.speechRedact) {
       text = this.speechRedact(text);
       const piece = (this.shownChars > 0 ? ' ' : '') + text;
-      await deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: this.shownChars, text: piece });
+      this.writes.add(deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: this.shownChars, text: piece }));
       this.shownChars += piece.length;
     }
-    await deps.output.write(d.call_id, { kind: 'sentence', turn_id: d.turn_id, seq, text });
+    this.writes.add(deps.output.write(d.call_id, { kind: 'sentence', turn_id: d.turn_id, seq, text }));
     if (!this.speak) return;
     const job: TtsJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, seq, text };
     await deps.queues.tts.add('tts', job, { jobId: jobId(d.call_id, d.turn_id, 'tts', seq) });
@@ -221,6 +224,7 @@ class LlmTurn {
         await deps.audit.appendForCall(d.call_id, { type: 'response.agent', actor: 'system', data: { turn_id: d.turn_id, text } });
       }
     }
+    await this.writes.flush();
     await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text, sentences: this.seq, usage });
     await ctx.log('completed', { response_text: text, sentences: this.seq, ...(usage ? { usage } : {}) }, Date.now() - ctx.startedAt);
   }
@@ -233,7 +237,7 @@ class LlmTurn {
     const at = this.text.length;
     const piece = (at > 0 ? ' ' : '') + message;
     this.text += piece;
-    if (!this.speechRedact) await deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: at, text: piece });
+    if (!this.speechRedact) this.writes.add(deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: at, text: piece }));
     await this.sentence(message);
     await this.finish(undefined);
   }

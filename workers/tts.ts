@@ -5,6 +5,7 @@
 import type { Job } from 'bullmq';
 import type { TtsJob } from '../src/contracts/jobs';
 import { describeError, withRetries } from '../src/adapters/retry';
+import { WriteBatch } from '../src/adapters/output-stream';
 import { abortable } from '../src/core/abortable';
 import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
@@ -14,6 +15,7 @@ export function createTtsProcessor(deps: WorkerDeps) {
     const d = job.data;
     const ctx = await beginJob(deps, job, 'tts');
     let sent = 0;
+    const writes = new WriteBatch();
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled', { seq: d.seq }));
       const call = await deps.calls.get(d.call_id);
@@ -46,14 +48,16 @@ export function createTtsProcessor(deps: WorkerDeps) {
               buf = buf.subarray(0, buf.length - 1);
             }
             if (buf.length === 0) continue;
-            if (offset === 0 && sent === 0) await ctx.log('first_output', { seq: d.seq }, Date.now() - ctx.startedAt);
-            await deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset }, buf);
+            if (offset === 0 && sent === 0) writes.add(ctx.log('first_output', { seq: d.seq }, Date.now() - ctx.startedAt));
+            // Chunks go out without a round trip each (one connection keeps them in order).
+            writes.add(deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset }, buf));
             offset += buf.length;
             sent = Math.max(sent, offset);
           }
         },
         { signal: ctx.signal, onRetry: (r) => ctx.log('retry', { seq: d.seq, retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }) },
       );
+      await writes.flush();
       await deps.output.write(d.call_id, { kind: 'audio_done', turn_id: d.turn_id, seq: d.seq, bytes: sent });
       await ctx.log('completed', { seq: d.seq, audio_ms: Math.round(sent / 48) }, Date.now() - ctx.startedAt);
     } catch (err) {
