@@ -49,6 +49,8 @@ export async function createCall(s: Services, input: z.output<typeof CreateCallI
     metadata: input.metadata ?? {},
   };
   const slot = await s.concurrency.acquire(business.id, record.id, business.limits.max_concurrent_calls);
+  // Calls whose gateway died (or that never connected) end here, so their records say so.
+  await Promise.all(slot.stale.map((id) => s.calls.end(id, 'heartbeat_lost').catch(() => null)));
   if (!slot.ok) {
     throw new ApiError(429, 'rate_limit_error', 'concurrent_calls_exceeded', `Business '${business.id}' already has ${slot.active} active calls (limits.max_concurrent_calls = ${business.limits.max_concurrent_calls}).`, null, {
       'retry-after': String(slot.retryAfterS),

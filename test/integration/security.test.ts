@@ -194,6 +194,8 @@ describe('rate limits', () => {
     // As if the gateway holding call a crashed long ago: its last heartbeat is older than the stale window.
     await svc.services.redis.zadd(svc.services.keys.activeCalls('cc-stale'), Date.now() - svc.services.concurrency.staleMs - 1, a.id);
     await newCall(svc, 'cc-stale');
+    // ...and its record no longer claims to be active.
+    expect(await json(await svc.api(`/v1/calls/${a.id}`))).toMatchObject({ status: 'ended', end_reason: 'heartbeat_lost' });
   });
 
   it('counts the drop-in realtime endpoint against the concurrent-call limit too', async () => {
