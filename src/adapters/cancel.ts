@@ -3,7 +3,7 @@
  * turns per call (so a job that starts late still sees it) plus a pub/sub message (so in-flight
  * provider requests abort at once through their AbortSignal).
  */
-import type { Keys, Redis } from './redis';
+import { dedicatedConnection, type Keys, type Redis } from './redis';
 
 export interface TurnWatch {
   signal: AbortSignal;
@@ -20,7 +20,7 @@ export class CancelWatcher {
   ) {}
 
   static async start(redis: Redis, keys: Keys): Promise<CancelWatcher> {
-    const sub = redis.duplicate();
+    const sub = dedicatedConnection(redis);
     const w = new CancelWatcher(redis, sub, keys);
     sub.on('message', (_channel: string, msg: string) => w.abortLocal(msg));
     if (sub.status === 'wait') await sub.connect();

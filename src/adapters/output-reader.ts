@@ -4,7 +4,7 @@
  * the connection, which ends a pending XREAD at once.
  */
 import { OutputStream, type OutputRecord } from './output-stream';
-import type { Redis } from './redis';
+import { dedicatedConnection, type Redis } from './redis';
 
 export class OutputReader {
   private conn: Redis | null = null;
@@ -20,7 +20,7 @@ export class OutputReader {
   ) {}
 
   start(): void {
-    this.conn = this.redis.duplicate();
+    this.conn = dedicatedConnection(this.redis);
     this.done = this.loop(this.conn);
   }
 

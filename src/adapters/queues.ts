@@ -25,8 +25,11 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 export type Queues = Record<Stage, Queue>;
 
 export function createQueues(connection: Redis, keys: Keys): Queues {
-  const make = (stage: Stage) =>
-    new Queue(stage, { connection, prefix: keys.queuePrefix(), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  const make = (stage: Stage) => {
+    const q = new Queue(stage, { connection, prefix: keys.queuePrefix(), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+    q.on('error', () => {}); // connection errors: logged by the shared connection's own handler
+    return q;
+  };
   return { stt: make('stt'), llm: make('llm'), tts: make('tts') };
 }
 

@@ -17,6 +17,17 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
   });
 }
 
+/**
+ * A second connection for blocking reads or pub/sub (they hold their connection). Its connection
+ * errors while Redis is away are expected and already logged by the main connection, so they are
+ * swallowed here instead of surfacing as ioredis' "Unhandled error event".
+ */
+export function dedicatedConnection(redis: Redis): Redis {
+  const conn = redis.duplicate();
+  conn.on('error', () => {});
+  return conn;
+}
+
 /** Connects, or fails with one clear message when Redis is unreachable (instead of retrying forever at start). */
 export async function connectRedis(url: string, opts: RedisOptions = {}): Promise<Redis> {
   const redis = createRedis(url, opts);

@@ -7,7 +7,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { Business } from '../contracts/business';
 import type { ToolHandler } from '../contracts/tools';
 import type { BusinessStore } from '../adapters/business-store';
-import type { Keys, Redis } from '../adapters/redis';
+import { dedicatedConnection, type Keys, type Redis } from '../adapters/redis';
 import type { StageLog } from '../adapters/stage-log';
 import type { AuditLog } from '../security/audit-log';
 import { BUILTIN_HANDLERS } from './customer-support';
@@ -139,7 +139,7 @@ export function clientResultKey(keys: Keys, callId: string, toolCallId: string):
 }
 
 async function waitForClientResult(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, timeoutMs: number): Promise<unknown> {
-  const conn = deps.redis.duplicate();
+  const conn = dedicatedConnection(deps.redis);
   const onAbort = () => conn.disconnect();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {

@@ -8,6 +8,7 @@
  *   does the same for clients that cannot set headers, and no id replays from the call's start.
  *   The stream ends when the call does.
  */
+import { dedicatedConnection } from '../../adapters/redis';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -90,7 +91,7 @@ export function eventRoutes(root: FastifyInstance, s: Services) {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       res.write('retry: 1000\n\n');
 
-      const conn = s.redis.duplicate();
+      const conn = dedicatedConnection(s.redis);
       let open = true;
       let ending = false;
       const detach = sessions.get(call.id)?.attachReader();

@@ -2,6 +2,7 @@
  * A call's stage log (GET /v1/calls/:id/logs: JSON, `?follow=1` as Server-Sent Events,
  * `?format=text` as a timeline) and its per-turn latency waterfall (GET /v1/calls/:id/turns).
  */
+import { dedicatedConnection } from '../../adapters/redis';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -50,7 +51,7 @@ export function logRoutes(root: FastifyInstance, s: Services) {
         res.write(`id: ${r.id}\ndata: ${JSON.stringify(r.entry)}\n\n`);
         last = r.id;
       }
-      const conn = s.redis.duplicate();
+      const conn = dedicatedConnection(s.redis);
       let open = true;
       req.raw.on('close', () => {
         open = false;
