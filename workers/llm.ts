@@ -163,7 +163,7 @@ class LlmTurn {
     for (const s of this.splitter.push(piece)) await this.sentence(s);
   }
 
-  private async sentence(text: string) {
+  private async sentence(text: string, fallback = false) {
     const seq = this.seq++;
     const { deps, d } = this;
     if (this.speechRedact) {
@@ -174,7 +174,7 @@ class LlmTurn {
     }
     this.writes.add(deps.output.write(d.call_id, { kind: 'sentence', turn_id: d.turn_id, seq, text }));
     if (!this.speak) return;
-    const job: TtsJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, seq, text };
+    const job: TtsJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, seq, text, ...(fallback ? { fallback } : {}) };
     await deps.queues.tts.add('tts', job, { jobId: jobId(d.call_id, d.turn_id, 'tts', seq) });
   }
 
@@ -238,7 +238,7 @@ class LlmTurn {
     const piece = (at > 0 ? ' ' : '') + message;
     this.text += piece;
     if (!this.speechRedact) this.writes.add(deps.output.write(d.call_id, { kind: 'text_delta', turn_id: d.turn_id, offset: at, text: piece }));
-    await this.sentence(message);
+    await this.sentence(message, true);
     await this.finish(undefined);
   }
 }

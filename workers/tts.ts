@@ -2,6 +2,7 @@
  * TTS stage: one sentence → `audio.speech` (PCM 24 kHz) streamed to the call's output stream in
  * chunks with their byte offset, so a re-delivered job's repeated bytes are dropped at the gateway.
  */
+import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { TtsJob } from '../src/contracts/jobs';
 import { describeError, withRetries } from '../src/adapters/retry';
@@ -9,6 +10,13 @@ import { WriteBatch } from '../src/adapters/output-stream';
 import { abortable } from '../src/core/abortable';
 import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
+
+const FALLBACK_CACHE_TTL_S = 7 * 86_400;
+
+function fallbackKey(deps: WorkerDeps, businessId: string, voice: string, speed: number | undefined, text: string): string {
+  const hash = createHash('sha256').update(`${voice}|${speed ?? 1}|${text}`).digest('hex').slice(0, 32);
+  return deps.keys.fallbackAudio(businessId, hash);
+}
 
 export function createTtsProcessor(deps: WorkerDeps) {
   return async function processTts(job: Job<TtsJob>): Promise<void> {
@@ -21,8 +29,12 @@ export function createTtsProcessor(deps: WorkerDeps) {
       const call = await deps.calls.get(d.call_id);
       if (!call) return void (await ctx.log('failed', { seq: d.seq, error: 'call not found' }));
       await ctx.log('started', { seq: d.seq, chars: d.text.length, queue_wait_ms: ctx.startedAt - job.timestamp });
+      const cacheKey = d.fallback ? fallbackKey(deps, call.business_id, call.session.voice, call.session.speed, d.text) : null;
+      const spoken: Buffer[] = [];
+      let cachedAfter: string | null = null;
       await withRetries(
         async () => {
+          spoken.length = 0;
           const res = await deps.providers.tts.audio.speech.create(
             {
               model: deps.config.tts.model,
@@ -51,15 +63,24 @@ export function createTtsProcessor(deps: WorkerDeps) {
             if (offset === 0 && sent === 0) writes.add(ctx.log('first_output', { seq: d.seq }, Date.now() - ctx.startedAt));
             // Chunks go out without a round trip each (one connection keeps them in order).
             writes.add(deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset }, buf));
+            if (cacheKey) spoken.push(Buffer.from(buf));
             offset += buf.length;
             sent = Math.max(sent, offset);
           }
         },
         { signal: ctx.signal, onRetry: (r) => ctx.log('retry', { seq: d.seq, retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }) },
-      );
+      ).catch(async (err: unknown) => {
+        // TTS is down: the fallback message can still be heard from its last good synthesis.
+        const cached = cacheKey && !isAbort(err, ctx.signal) ? await deps.redis.getBuffer(cacheKey) : null;
+        if (!cached) throw err;
+        writes.add(deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset: 0 }, cached));
+        sent = Math.max(sent, cached.length);
+        cachedAfter = describeError(err);
+      });
+      if (cacheKey && spoken.length > 0) writes.add(deps.redis.set(cacheKey, Buffer.concat(spoken), 'EX', FALLBACK_CACHE_TTL_S));
       await writes.flush();
       await deps.output.write(d.call_id, { kind: 'audio_done', turn_id: d.turn_id, seq: d.seq, bytes: sent });
-      await ctx.log('completed', { seq: d.seq, audio_ms: Math.round(sent / 48) }, Date.now() - ctx.startedAt);
+      await ctx.log('completed', { seq: d.seq, audio_ms: Math.round(sent / 48), ...(cachedAfter ? { cached_fallback_after: cachedAfter } : {}) }, Date.now() - ctx.startedAt);
     } catch (err) {
       if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', { seq: d.seq }, Date.now() - ctx.startedAt));
       await ctx.log('failed', { seq: d.seq, error: describeError(err) }, Date.now() - ctx.startedAt);

@@ -77,6 +77,8 @@ export class Keys {
   businessCalls(businessId: string) { return `${this.prefix}:business:${businessId}:calls`; }
   activeCalls(businessId: string) { return `${this.prefix}:business:${businessId}:active`; }
   rate(scope: string) { return `${this.prefix}:rate:${scope}`; }
+  /** Cached synthesis of a business's fallback message, by voice, speed and text hash. */
+  fallbackAudio(businessId: string, variant: string) { return `${this.prefix}:business:${businessId}:fallback-audio:${variant}`; }
 
   // calls
   calls() { return `${this.prefix}:calls`; }

@@ -22,4 +22,6 @@ export interface LlmJob extends TurnRef {
 export interface TtsJob extends TurnRef {
   seq: number;
   text: string;
+  /** The business's fallback message: its audio is cached, to be played when TTS itself is down. */
+  fallback?: boolean;
 }

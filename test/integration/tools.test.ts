@@ -211,6 +211,21 @@ describe('provider failures', () => {
     c.close();
   });
 
+  it('plays the cached fallback message when the LLM and TTS are both down', async () => {
+    const c = await connectCall(svc, (await newCall(svc, 'shop')).id);
+    // A first failure with TTS up synthesises the fallback message once, and caches it.
+    svc.fake.script.failures.push({ endpoint: 'chat', status: 500, times: 4 });
+    await ask(c);
+    svc.fake.script.failures.push({ endpoint: 'chat', status: 500, times: 4 }, { endpoint: 'speech', status: 500, times: 100 });
+    const { done, events } = await ask(c);
+    expect(done.response.status).toBe('completed');
+    expect(events.find((e) => e.type === 'response.audio_transcript.done')!.transcript).toBe('Sorry, I am having trouble right now.');
+    const bytes = events.filter((e) => e.type === 'response.audio.delta').reduce((n, e) => n + Buffer.from(e.delta, 'base64').length, 0);
+    expect(bytes).toBe('Sorry, I am having trouble right now.'.length * 40 * 48); // the fake's 40 ms per character
+    expect(events.some((e) => e.type === 'error' && e.error.code === 'tts_failed')).toBe(false);
+    c.close();
+  });
+
   it('sends the words as an error event when no audio can be made, and the next turn speaks again', async () => {
     svc.fake.script.failures.push({ endpoint: 'speech', status: 500, times: 100 });
     const c = await connectCall(svc, (await newCall(svc, 'shop')).id);
