@@ -36,6 +36,10 @@ export const Limits = z
   })
   .strict();
 
+export const Interruption = z
+  .object({ min_speech_ms: z.number().int().min(50).max(2_000).default(200) })
+  .strict();
+
 export const OVERRIDABLE = ['voice', 'instructions', 'temperature', 'tools', 'tool_choice', 'turn_detection', 'modalities', 'input_audio_format', 'output_audio_format', 'max_response_output_tokens', 'speed', 'input_audio_transcription'] as const;
 
 export const BusinessInput = z
@@ -53,6 +57,11 @@ export const BusinessInput = z
       .default(['voice', 'instructions', 'temperature', 'turn_detection', 'input_audio_format', 'output_audio_format', 'modalities']),
     /** Realtime mode: what happens when the upstream fails (end the call, or continue in chained mode). */
     realtime_fallback: z.enum(['end_call', 'chained']).default('end_call'),
+    /**
+     * Chained mode's VAD: how much speech starts a turn and, while the agent is answering,
+     * interrupts it (so a cough or an echo blip does not cut the agent off).
+     */
+    interruption: Interruption.default({ min_speech_ms: 200 }),
   })
   .strict();
 export type BusinessInput = z.input<typeof BusinessInput>;
@@ -68,6 +77,8 @@ export const Business = z.object({
   limits: Limits,
   allowed_overrides: z.array(z.enum(OVERRIDABLE)),
   realtime_fallback: z.enum(['end_call', 'chained']),
+  /** Absent on businesses stored before it existed: readers default it. */
+  interruption: Interruption.optional(),
   created_at: z.number(),
   updated_at: z.number(),
 });
@@ -121,6 +132,7 @@ export function resolveBusiness(
     limits: input.limits,
     allowed_overrides: input.allowed_overrides,
     realtime_fallback: input.realtime_fallback,
+    interruption: input.interruption,
     created_at: createdAt,
     updated_at: now,
   };

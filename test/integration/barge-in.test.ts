@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { resample } from '../../src/core/audio/resample';
-import { loadWavFixture } from '../fixtures';
+import { loadManifest, loadWavFixture } from '../fixtures';
 import { chatRequests, connectCall, newCall, spokenTurn } from '../helpers/calls';
 import type { RealtimeClient } from '../helpers/realtime-client';
 import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
@@ -122,6 +122,28 @@ describe('barge-in', () => {
     expect(done.response.status).toBe('completed');
     expect(c.types(mark)).not.toContain('input_audio_buffer.speech_started');
     c.close();
+  });
+
+  it('lets a business require longer speech before the agent is interrupted', async () => {
+    // Half a second of the caller's voice: enough to interrupt by default (200 ms), not at 1,000 ms.
+    const { pcm, rate } = loadWavFixture('hours_16k.wav');
+    const start = loadManifest()['hours_16k.wav']!.segments[0]!.startMs;
+    const word = new Int16Array(rate); // 500 ms of speech, then 500 ms of silence
+    word.set(pcm.subarray((start * rate) / 1000, ((start + 500) * rate) / 1000));
+    const interjection = pcm16ToBytes(resample(word, rate, 24_000));
+    await svc.api('/v1/businesses/patient', { method: 'PUT', json: { ...SIMPLE_BUSINESS, interruption: { min_speech_ms: 1_000 } } });
+    for (const [business, interrupted] of [['acme', true], ['patient', false]] as const) {
+      svc.fake.script.chat.push({ text: LONG_ANSWER });
+      svc.fake.script.delays.ttsFirstByteMs = 300;
+      const c = await connectCall(svc, (await newCall(svc, business)).id);
+      c.appendAudio(speech());
+      await c.waitFor('response.created');
+      const mark = c.events.length;
+      c.appendAudio(interjection);
+      const done = await c.waitFor('response.done', mark);
+      expect(done.response.status).toBe(interrupted ? 'cancelled' : 'completed');
+      c.close();
+    }
   });
 
   it('stops on response.cancel, and answers a cancel with nothing running with an error', async () => {

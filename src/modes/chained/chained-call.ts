@@ -39,6 +39,11 @@ export class ChainedCall implements CallDriver {
   private speechItemId: string | null = null;
   private readonly conversationId = newId('conv');
   private readonly heard: HeardHistory;
+
+  /** Speech that starts a turn or interrupts the agent (business.interruption). */
+  private get minSpeechMs(): number {
+    return this.business.interruption?.min_speech_ms ?? 200;
+  }
   private closed = false;
 
   constructor(
@@ -50,7 +55,7 @@ export class ChainedCall implements CallDriver {
     this.session = call.session;
     this.decoder = new InputDecoder(this.session.input_audio_format, 16_000);
     this.encoder = new OutputEncoder(this.session.output_audio_format, 24_000);
-    this.detector = new TurnDetector(vadOptions(this.session));
+    this.detector = new TurnDetector(vadOptions(this.session, this.minSpeechMs));
     this.heard = new HeardHistory(s, call.id);
   }
 
@@ -201,7 +206,7 @@ export class ChainedCall implements CallDriver {
     this.session = next;
     if (next.input_audio_format !== before.input_audio_format) this.decoder = new InputDecoder(next.input_audio_format, 16_000);
     if (next.output_audio_format !== before.output_audio_format) this.encoder = new OutputEncoder(next.output_audio_format, 24_000);
-    if (JSON.stringify(next.turn_detection) !== JSON.stringify(before.turn_detection)) this.detector.updateOptions(vadOptions(next));
+    if (JSON.stringify(next.turn_detection) !== JSON.stringify(before.turn_detection)) this.detector.updateOptions(vadOptions(next, this.minSpeechMs));
     await this.s.calls.updateSession(this.call.id, next);
     this.host.send(inputEvents.sessionUpdated(this.wireSession()));
   }

@@ -66,8 +66,8 @@ export function sentMs(turn: Turn): number {
   return turn.audioBytesSent / PCM24K_BYTES_PER_MS;
 }
 
-export function vadOptions(session: Session): VadOptions | null {
+export function vadOptions(session: Session, minSpeechMs: number): VadOptions | null {
   const td = session.turn_detection;
   if (!td) return null;
-  return { threshold: td.threshold, prefixPaddingMs: td.prefix_padding_ms, silenceDurationMs: td.silence_duration_ms };
+  return { threshold: td.threshold, prefixPaddingMs: td.prefix_padding_ms, silenceDurationMs: td.silence_duration_ms, minSpeechMs };
 }
