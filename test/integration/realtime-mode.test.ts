@@ -8,6 +8,7 @@ import { RealtimeTestClient, type ServerEvent } from '../fakes/realtime-client';
 import { concatSamples, samplesToBuffer, silence, tone } from '../fakes/synth';
 import { loadWavFixture } from '../fixtures';
 import { ADMIN_KEY, startService, type TestService } from '../helpers/service';
+import { auditEntry } from '../helpers/audit';
 
 const PROVIDER_KEY = 'sk-provider-key-for-tests';
 const INSTRUCTIONS = 'You are the Acme support agent. Never discuss competitors.';
@@ -146,6 +147,9 @@ describe('realtime mode: dialects and session injection', () => {
 
     const appended = upstreamOf(svc).clientEvents.filter((e) => e.type === 'input_audio_buffer.append');
     expect(Buffer.concat(appended.map((e) => Buffer.from(String(e.audio), 'base64')))).toEqual(audio);
+    // The business's audit log has the caller's words and the agent's answer, as in chained mode.
+    expect((await auditEntry(svc, 'rt-ga', 'transcript.user'))['data']).toMatchObject({ text: 'What are your opening hours?' });
+    expect((await auditEntry(svc, 'rt-ga', 'response.agent'))['data']).toMatchObject({ text: said?.transcript });
   });
 
   it('translates a beta upstream for a GA client: GA names, item.done and the function name', async () => {

@@ -14,6 +14,7 @@ import { defaultSecurityLimits } from '../../src/security';
 import { connectCall, newCall, spokenTurn } from '../helpers/calls';
 import { RealtimeClient } from '../helpers/realtime-client';
 import { ADMIN_KEY, SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { auditEntry } from '../helpers/audit';
 
 let svc: TestService;
 beforeAll(async () => {
@@ -39,26 +40,6 @@ async function keyFor(id: string): Promise<{ id: string; key: string }> {
   return json(await svc.api(`/v1/businesses/${id}/keys`, { method: 'POST' })) as Promise<{ id: string; key: string }>;
 }
 
-/** Resolves when an audit entry of `type` is in the business's stream (blocking XREAD, no polling). */
-async function auditEntry(businessId: string, type: string): Promise<void> {
-  const conn = svc.services.redis.duplicate();
-  const key = svc.services.keys.audit(businessId);
-  try {
-    let last = '0-0';
-    for (;;) {
-      const got = await conn.xread('BLOCK', 10_000, 'STREAMS', key, last);
-      if (!got) throw new Error(`no ${type} audit entry for ${businessId}`);
-      for (const [, entries] of got) {
-        for (const [id, fields] of entries) {
-          last = id;
-          if ((JSON.parse(fields[1] ?? '{}') as { type?: string }).type === type) return;
-        }
-      }
-    }
-  } finally {
-    conn.disconnect();
-  }
-}
 
 async function audit(id: string, query = '') {
   return json(await svc.api(`/v1/businesses/${id}/audit${query}`));
@@ -369,7 +350,7 @@ describe('audit log', () => {
     await c.waitFor('response.done');
     c.close();
     await c.closed;
-    await auditEntry('turn-co', 'call.ended'); // written once the server has handled the close
+    await auditEntry(svc, 'turn-co', 'call.ended'); // written once the server has handled the close
     const types = ((await audit('turn-co', `?call_id=${call.id}`)).data as Json[]).map((e) => e.type);
     expect(types).toEqual(['call.started', 'transcript.user', 'response.agent', 'call.ended']);
   });

@@ -1,14 +1,16 @@
 /**
  * Keeps a realtime call's words where chained mode keeps them: the call transcript (GET
- * /v1/calls/:id) and the chat history — so a call that falls back to chained mode mid-way
- * continues the same conversation.
+ * /v1/calls/:id), the business's audit log and the chat history — so a call that falls back to
+ * chained mode mid-way continues the same conversation.
  */
 import type { ServerEvent } from '../../contracts/realtime';
 import type { CallStore } from '../../adapters/call-store';
+import type { AuditLog } from '../../security/audit-log';
 
 export class RealtimeHistory {
   constructor(
     private readonly calls: CallStore,
+    private readonly audit: AuditLog,
     private readonly callId: string,
     private readonly onError: (err: Error) => void,
   ) {}
@@ -18,7 +20,10 @@ export class RealtimeHistory {
     const turnId = itemId;
     const work = async () => {
       const appended = await this.calls.appendHistoryOnce(this.callId, `item:${itemId}`, [{ item_id: itemId, turn_id: turnId, message: { role, content: text } }]);
-      if (appended && role !== 'system') await this.calls.appendTranscript(this.callId, { ts: Date.now(), role, turn_id: turnId, text });
+      if (!appended || role === 'system') return;
+      await this.calls.appendTranscript(this.callId, { ts: Date.now(), role, turn_id: turnId, text });
+      // The same audit entries as chained mode's STT and LLM stages write.
+      await this.audit.appendForCall(this.callId, { type: role === 'user' ? 'transcript.user' : 'response.agent', actor: 'system', data: { turn_id: turnId, text } });
     };
     work().catch((err: Error) => this.onError(err));
   }

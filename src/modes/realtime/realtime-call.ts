@@ -62,7 +62,7 @@ export class RealtimeCall implements CallDriver {
     this.session = call.session;
     const warn = (err: Error) => s.log.warn({ call_id: call.id, err: err.message }, 'realtime call bookkeeping failed');
     this.stage = new RealtimeStageLog(s.stageLog, call.id, warn);
-    this.history = new RealtimeHistory(s.calls, call.id, warn);
+    this.history = new RealtimeHistory(s.calls, s.audit, call.id, warn);
     this.tools = new ToolRunner({
       tools: s,
       business,
