@@ -7,6 +7,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save tsx
 COPY src ./src
 COPY workers ./workers
+COPY public ./public
+COPY bin ./bin
+# The built-in local provider, used when no OPENAI_API_KEY is set.
 COPY test/fakes ./test/fakes
 COPY tsconfig.json ./
 ENV HOST=0.0.0.0 PORT=8080

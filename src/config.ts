@@ -43,6 +43,8 @@ const EnvSchema = z.object({
   WORKERS: csv.pipe(z.array(z.enum(STAGES))).default([...STAGES]),
   TWILIO_AUTH_TOKEN: optionalString,
   PUBLIC_URL: optionalUrl,
+  /** Standalone worker processes serve GET /metrics on this port (the gateway serves its own). */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
 export interface ProviderEndpoint {
@@ -69,6 +71,7 @@ export interface Config {
   workers: Stage[];
   twilioAuthToken: string | undefined;
   publicUrl: string | undefined;
+  metricsPort: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -133,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: e.WORKERS,
     twilioAuthToken: e.TWILIO_AUTH_TOKEN,
     publicUrl: e.PUBLIC_URL,
+    metricsPort: e.METRICS_PORT,
   };
 }
 

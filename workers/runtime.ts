@@ -8,6 +8,7 @@ import type { Config, Stage } from '../src/config';
 import type { Logger } from '../src/logger';
 import { createProviders, type Providers } from '../src/adapters/providers';
 import { createWorker } from '../src/adapters/queues';
+import { serveWorkerMetrics } from '../src/metrics/worker-endpoint';
 import { StageLog } from '../src/adapters/stage-log';
 import { createServices, redactStageData, type Services } from '../src/gateway/services';
 import { createSttProcessor } from './stt';
@@ -67,9 +68,11 @@ export async function runStageMain(stage: Stage): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel).child({ component: `worker-${stage}` });
   const running = await startWorkers(config, log, [stage]);
-  log.info({ stage }, `${stage} worker running`);
+  const metrics = config.metricsPort ? await serveWorkerMetrics(config.metricsPort, config.host) : null;
+  log.info({ stage, metrics_port: config.metricsPort ?? null }, `${stage} worker running`);
   const stop = async () => {
     log.info({ stage }, 'shutting down: finishing in-flight jobs');
+    metrics?.close();
     await running.close();
     process.exit(0);
   };
