@@ -17,7 +17,7 @@ import type { Services } from './services';
 import { businessRoutes } from './routes/businesses';
 import { callRoutes } from './routes/calls';
 import { opsRoutes } from './routes/ops';
-import { streamRoutes } from './routes/stream';
+import { connectionsEnded, SHUTDOWN_CODE, streamRoutes } from './routes/stream';
 import { logRoutes } from './routes/logs';
 import { httpAudioRoutes } from './routes/http-audio';
 import { eventRoutes } from './routes/events';
@@ -63,6 +63,21 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
       maxPayload: 16 * 1024 * 1024,
       // Select `realtime` when offered, never the key entry (PROTOCOLS.md §1.1).
       handleProtocols: (protocols) => selectSubprotocol([...protocols]),
+    },
+    // Graceful shutdown: say "going away" to every client, wait for the closing handshakes (5 s at
+    // most) and for the calls to be ended, then stop accepting.
+    preClose(done) {
+      const server = app.websocketServer;
+      const clients = [...server.clients];
+      const closed = clients.map((c) => new Promise((resolve) => c.once('close', resolve)));
+      for (const c of clients) c.close(SHUTDOWN_CODE, 'server shutting down');
+      const force = setTimeout(() => clients.forEach((c) => c.terminate()), 5_000);
+      void Promise.all(closed)
+        .then(() => connectionsEnded(s))
+        .finally(() => {
+          clearTimeout(force);
+          server.close(() => done());
+        });
     },
   });
 

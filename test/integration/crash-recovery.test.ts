@@ -5,19 +5,17 @@
  * A SIGKILLed gateway drops its sockets, leaves nothing in Redis without a TTL, and another
  * gateway takes a new call at once.
  */
-import { readFileSync } from 'node:fs';
+import { QueueEvents } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../src/config';
-import { resample } from '../../src/core/audio/resample';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
-import { parseWav } from '../../src/core/audio/formats';
 import { SentenceSplitter } from '../../src/core/sentences';
 import type { RecordedRequest } from '../fakes/http';
 import { speechDurationMs } from '../fakes/speech';
 import { samplesToBuffer, synthesize } from '../fakes/synth';
-import { fixturePath } from '../fixtures';
 import { freePort, killAll, spawnGateway, spawnWorker, type ServiceProcess } from '../helpers/processes';
 import { RealtimeClient, type WireEvent } from '../helpers/realtime-client';
+import { spokenTurn as spokenPcm } from '../helpers/calls';
 import { ADMIN_KEY, SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
 
 /** A kill costs up to ~10 s of stalled-job recovery plus a worker start; a loaded machine adds more. */
@@ -52,14 +50,7 @@ async function workers(): Promise<Record<Stage, ServiceProcess>> {
   return w;
 }
 
-/** "What are your opening hours?" at 24 kHz, then a second of silence so the VAD ends the turn. */
-function spokenTurn(): Uint8Array {
-  const { pcm, sampleRate } = parseWav(readFileSync(fixturePath('hours_16k.wav')));
-  const speech = resample(pcm, sampleRate, 24_000);
-  const out = new Int16Array(speech.length + 24_000);
-  out.set(speech);
-  return pcm16ToBytes(out);
-}
+const spokenTurn = (): Uint8Array => pcm16ToBytes(spokenPcm());
 
 async function callOn(wsUrl: string) {
   const res = await svc.api('/v1/calls', { method: 'POST', json: { business_id: 'acme' } });
@@ -173,11 +164,22 @@ describe('a gateway killed in the middle of a call', () => {
     svc.fake.script.delays.llmTokenMs = 0;
 
     // The turn's jobs run out on their own (nobody reads the output any more) and nothing stays queued.
+    await turnJobsFinished(id);
+    // The processors have returned; BullMQ marks each job finished just after, so wait for that too.
     const jobPrefix = `${id}:`;
-    await until(async () => {
-      const jobs = await Promise.all(Object.values(svc.services.queues).map((q) => q.getJobs(['active', 'waiting', 'delayed', 'prioritized'])));
-      return jobs.flat().every((j) => !j?.id?.startsWith(jobPrefix));
-    });
+    for (const stage of ['stt', 'llm', 'tts'] as const) {
+      const queue = svc.services.queues[stage];
+      const events = new QueueEvents(stage, { connection: svc.services.redis.duplicate(), prefix: svc.services.keys.queuePrefix() });
+      try {
+        await events.waitUntilReady();
+        const left = (await queue.getJobs(['active', 'waiting', 'delayed', 'prioritized'])).filter((j) => j?.id?.startsWith(jobPrefix));
+        await Promise.all(left.map((j) => j.waitUntilFinished(events, 20_000).catch(() => {})));
+        const still = (await queue.getJobs(['active', 'waiting', 'delayed', 'prioritized'])).filter((j) => j?.id?.startsWith(jobPrefix));
+        expect(still.map((j) => j.id)).toEqual([]);
+      } finally {
+        await events.close();
+      }
+    }
     // Every key of the call expires by itself (CALL_TTL_S): nothing is left running for it.
     const keys = await scanKeys(`*{${id}}*`);
     expect(keys.length).toBeGreaterThan(0);
@@ -204,10 +206,30 @@ async function scanKeys(pattern: string): Promise<string[]> {
 }
 
 /** Re-checks a Redis-side condition (queue state has no event to wait for) until it holds. */
-async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
+/**
+ * Resolves once the call's LLM job and every TTS job it queued have ended (completed, failed or
+ * cancelled), read from the call's stage log with blocking XREAD: no polling.
+ */
+async function turnJobsFinished(callId: string): Promise<void> {
+  const conn = svc.services.redis.duplicate();
+  const ended = new Set(['completed', 'failed', 'cancelled']);
+  let sentences: number | null = null;
+  let ttsDone = 0;
+  let last = '0-0';
+  try {
+    while (sentences === null || ttsDone < sentences) {
+      const got = await conn.xread('BLOCK', 20_000, 'STREAMS', svc.services.keys.callLog(callId), last);
+      if (!got) throw new Error(`turn jobs of ${callId} did not finish`);
+      for (const [, entries] of got) {
+        for (const [entryId, fields] of entries) {
+          last = entryId;
+          const e = JSON.parse(fields[1] ?? '{}') as { stage: string; event: string; data: { sentences?: number } };
+          if (e.stage === 'llm' && ended.has(e.event)) sentences = e.data.sentences ?? 0;
+          if (e.stage === 'tts' && ended.has(e.event)) ttsDone++;
+        }
+      }
+    }
+  } finally {
+    conn.disconnect();
   }
 }

@@ -82,6 +82,24 @@ export function streamRoutes(root: FastifyInstance, s: Services) {
   );
 }
 
+/** The close code a gateway that shuts down sends its WebSocket clients ("going away"). */
+export const SHUTDOWN_CODE = 1001;
+
+const ending = new WeakMap<Services, Set<Promise<void>>>();
+
+/** Keeps a closing connection's last work (driver close, call end) until it is done. */
+function trackEnding(s: Services, work: Promise<void>): void {
+  let set = ending.get(s);
+  if (!set) ending.set(s, (set = new Set()));
+  set.add(work);
+  void work.finally(() => set.delete(work));
+}
+
+/** Resolves when every closed connection has ended its call (graceful shutdown waits for this). */
+export async function connectionsEnded(s: Services): Promise<void> {
+  await Promise.all([...(ending.get(s) ?? [])]);
+}
+
 /** Runs one connection: frames in order into the driver, events out in the connection's dialect. */
 export function serve(s: Services, socket: WebSocket, conn: Connection): void {
   const { call, business, dialect } = conn;
@@ -139,14 +157,16 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
   heartbeat.unref();
   const onHangup = (id: string) => id === call.id && socket.close(1000, 'hangup');
   s.events.on('hangup', onHangup);
-  socket.on('close', () => {
+  socket.on('close', (code) => {
     closed = true;
     clearInterval(heartbeat);
     s.events.off('hangup', onHangup);
+    const reason = code === SHUTDOWN_CODE ? 'server_shutdown' : 'client_disconnected';
     enqueue(async () => {
-      await driver.close('client_disconnected');
-      await s.calls.end(call.id, 'client_disconnected');
+      await driver.close(reason);
+      await s.calls.end(call.id, reason);
     });
+    trackEnding(s, queue);
   });
   socket.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
 }
