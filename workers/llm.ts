@@ -69,11 +69,14 @@ class LlmTurn {
   async run(): Promise<void> {
     const { deps, d, ctx } = this;
     const messages = await this.messages();
+    if (ctx.attempt > 1) await this.resume();
     let usage: Record<string, number> | undefined;
     try {
       for (let round = 0; round <= MAX_TOOL_ROUNDS; round++) {
         const allowTools = round < MAX_TOOL_ROUNDS;
-        const roundStart = this.text.length;
+        // The answer restarts from its beginning in round 0 even after a resume: what the new
+        // stream repeats of the text already sent is skipped, what differs follows it (textDelta).
+        const roundStart = round === 0 ? 0 : this.text.length;
         const result = await withRetries(() => this.stream(messages, allowTools, roundStart), {
           signal: ctx.signal,
           onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }),
@@ -90,6 +93,26 @@ class LlmTurn {
     }
     for (const s of this.splitter.flush()) await this.sentence(s);
     await this.finish(usage);
+  }
+
+  /**
+   * A redelivered job (its first worker died mid-answer) picks up what was already sent, so the
+   * caller neither hears the start twice nor gets a garbled mix if the model now words it
+   * differently. With the speech filter on, what was shown is the redacted text, which cannot be
+   * resumed from: the answer then simply starts over.
+   */
+  private async resume(): Promise<void> {
+    if (this.speechRedact) return;
+    const prior = await this.deps.output.turnText(this.d.call_id, this.d.turn_id);
+    if (!prior.text) return;
+    this.text = prior.text;
+    this.seq = prior.sentences.length;
+    this.firstOutputLogged = true;
+    // Text after the last sentence handed to TTS is still waiting in the splitter.
+    const last = prior.sentences.at(-1);
+    const spokenUpTo = last ? prior.text.lastIndexOf(last) + last.length : 0;
+    if (spokenUpTo < prior.text.length) for (const s of this.splitter.push(prior.text.slice(spokenUpTo))) await this.sentence(s);
+    await this.ctx.log('retry', { resumed_chars: prior.text.length, resumed_sentences: this.seq });
   }
 
   private async messages(): Promise<ChatMessage[]> {

@@ -74,19 +74,38 @@ export class OutputStream {
   static async read(conn: Redis, key: string, lastId: string, blockMs: number): Promise<OutputRecord[]> {
     const res = await conn.xreadBuffer('COUNT', 200, 'BLOCK', blockMs, 'STREAMS', key, lastId);
     if (!res) return [];
-    const records: OutputRecord[] = [];
-    for (const [, entries] of res) {
-      for (const [idBuf, fields] of entries) {
-        let out: StageOutput | undefined;
-        let audio: Buffer | undefined;
-        for (let i = 0; i + 1 < fields.length; i += 2) {
-          const name = fields[i]!.toString();
-          if (name === 'o') out = JSON.parse(fields[i + 1]!.toString()) as StageOutput;
-          else if (name === 'a') audio = fields[i + 1];
-        }
-        if (out) records.push({ id: idBuf.toString(), out, ...(audio ? { audio } : {}) });
-      }
-    }
-    return records;
+    return res.flatMap(([, entries]) => entries.map(decode)).filter((r): r is OutputRecord => r !== null);
   }
+
+  /**
+   * What earlier attempts of a turn's LLM job already sent (a redelivered job resumes from it):
+   * the text so far, by offset, and the sentences handed to TTS, by seq.
+   */
+  async turnText(callId: string, turnId: string): Promise<{ text: string; sentences: string[] }> {
+    let text = '';
+    const sentences: string[] = [];
+    let start = '-';
+    for (;;) {
+      const page = await this.redis.xrangeBuffer(this.keys.callOutput(callId), start, '+', 'COUNT', 500);
+      for (const entry of page) {
+        const out = decode(entry)?.out;
+        if (!out || out.turn_id !== turnId) continue;
+        if (out.kind === 'text_delta' && out.offset + out.text.length > text.length) text = text.slice(0, out.offset) + out.text;
+        else if (out.kind === 'sentence') sentences[out.seq] = out.text;
+      }
+      if (page.length < 500) return { text, sentences: sentences.filter((x) => x !== undefined) };
+      start = `(${page.at(-1)![0].toString()}`;
+    }
+  }
+}
+
+function decode([idBuf, fields]: [Buffer, Buffer[]]): OutputRecord | null {
+  let out: StageOutput | undefined;
+  let audio: Buffer | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toString();
+    if (name === 'o') out = JSON.parse(fields[i + 1]!.toString()) as StageOutput;
+    else if (name === 'a') audio = fields[i + 1];
+  }
+  return out ? { id: idBuf.toString(), out, ...(audio ? { audio } : {}) } : null;
 }
