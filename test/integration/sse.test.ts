@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { loadWavFixture } from '../fixtures';
 import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { connectCall, spokenTurn } from '../helpers/calls';
 
 let svc: TestService;
 beforeAll(async () => {
@@ -113,6 +114,21 @@ describe('GET /v1/calls/:id/events', () => {
     expect(events.map((e) => e.type)).toContain('response.done');
     // An ended call still replays its events, then the stream ends by itself.
     expect((await readSse(id)).length).toBe(events.length);
+  });
+
+  it('also carries a WebSocket call’s events (all but the audio deltas) and ends with the call', async () => {
+    const id = await newCall();
+    const ws = await connectCall(svc, id, 'ga');
+    const sse = readSse(id); // GA, until the server ends the stream
+    ws.appendAudio(pcm16ToBytes(spokenTurn()));
+    await ws.waitFor('response.done');
+    ws.close();
+    const events = await sse;
+    const types = events.map((e) => e.type);
+    expect(types).toContain('conversation.item.input_audio_transcription.completed');
+    expect(types).toContain('response.output_audio_transcript.done');
+    expect(types.at(-1)).toBe('response.done');
+    expect(types).not.toContain('response.output_audio.delta');
   });
 
   it('needs a key that may read the call', async () => {

@@ -19,6 +19,7 @@ import type { CallDriver } from '../../modes/driver';
 import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
 import { CallGuard, type GuardError } from '../../security/call-limits';
 import { createCall } from '../call-factory';
+import { callSessions } from '../sessions/call-sessions';
 import type { Services } from '../services';
 import { CallParams } from './calls';
 
@@ -105,7 +106,14 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
   const { call, business, dialect } = conn;
   const log = s.log.child({ call_id: call.id, dialect });
   let closed = false;
+  // Events are also recorded for SSE readers of the call (GET /v1/calls/:id/events), all but the
+  // audio deltas: the socket's client has the audio, and recording it would double the traffic.
+  const eventLog = callSessions(s).eventLog;
+  let recorded: Promise<void> = Promise.resolve();
   const send = (e: ServerEvent) => {
+    if (e.type !== 'response.audio.delta') {
+      recorded = recorded.then(() => eventLog.append(call.id, e)).catch((err: Error) => log.warn({ err: err.message }, 'could not record a call event'));
+    }
     if (closed || socket.readyState !== socket.OPEN) return;
     for (const wire of toClientWireAll(e, dialect)) socket.send(JSON.stringify(wire));
   };
@@ -165,6 +173,8 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
     enqueue(async () => {
       await driver.close(reason);
       await s.calls.end(call.id, reason);
+      await recorded;
+      s.events.emit('hangup', call.id); // SSE readers of this call drain and close
     });
     trackEnding(s, queue);
   });
