@@ -39,12 +39,14 @@ export class ChainedCall implements CallDriver {
   private speechItemId: string | null = null;
   private readonly conversationId = newId('conv');
   private readonly heard: HeardHistory;
+  /** VAD events are handled one after another, so a quick interruption sees the turn just committed. */
+  private turnEvents: Promise<void> = Promise.resolve();
+  private closed = false;
 
   /** Speech that starts a turn or interrupts the agent (business.interruption). */
   private get minSpeechMs(): number {
     return this.business.interruption?.min_speech_ms ?? 200;
   }
-  private closed = false;
 
   constructor(
     private readonly s: Services,
@@ -87,7 +89,9 @@ export class ChainedCall implements CallDriver {
     if (this.closed) return;
     const pcm = this.decoder.push(bytes);
     if (pcm.length === 0) return;
-    for (const e of this.detector.push(pcm)) void this.onTurnEvent(e).catch((err) => this.fail(err));
+    for (const e of this.detector.push(pcm)) {
+      this.turnEvents = this.turnEvents.then(() => this.onTurnEvent(e)).catch((err) => this.fail(err));
+    }
   }
 
   private async onTurnEvent(e: TurnEvent): Promise<void> {
