@@ -89,11 +89,9 @@ export class Keys {
   callLog(callId: string) { return `${this.call(callId)}:log`; }
   callOutput(callId: string) { return `${this.call(callId)}:out`; }
   callEvents(callId: string) { return `${this.call(callId)}:events`; }
-  callTurns(callId: string) { return `${this.call(callId)}:turns`; }
   callState(callId: string) { return `${this.call(callId)}:state`; }
   callCancel(callId: string) { return `${this.call(callId)}:cancelled`; }
   callAudio(callId: string, turnId: string) { return `${this.call(callId)}:audio:${turnId}`; }
-  callDone(callId: string) { return `${this.call(callId)}:done`; }
   cancelChannel() { return `${this.prefix}:cancel`; }
 
   /** BullMQ prefix; braces keep each queue's keys in one cluster slot. */
