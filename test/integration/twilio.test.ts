@@ -228,6 +228,28 @@ describe('a simulated Twilio call', () => {
     expect(sent.indexOf(voiced)).toBeGreaterThanOrEqual(0);
     call.end();
   });
+
+  it('clears Twilio’s queue when the caller barges in on a realtime-mode answer', async () => {
+    await svc.api('/v1/businesses/rt', { method: 'PUT', json: { ...SIMPLE_BUSINESS, mode: 'realtime' } });
+    svc.fake.script.chat.push({ text: 'Our opening hours are nine to five on weekdays, ten to four on Saturdays, and we are closed on Sundays and public holidays.' });
+    const call = await FakeTwilioCall.dial({ business_id: 'rt' });
+    call.say(spokenUlaw());
+    await call.waitFor((m) => m.event === 'media');
+    call.say(spokenUlaw()); // speaks over the answer
+    const clear = await call.waitFor((m) => m.event === 'clear');
+    expect(clear.streamSid).toBe('MZ1');
+    // The upstream was told what was played: a truncate at most as long as the audio sent.
+    const upstream = svc.fake.realtimeSessions.at(-1)!;
+    const truncate = await new Promise<any>((resolve) => {
+      const seen = upstream.clientEvents.find((e: any) => e.type === 'conversation.item.truncate');
+      if (seen) return resolve(seen);
+      const on = (e: any) => e.type === 'conversation.item.truncate' && (svc.fake.events.off('realtime:client-event', on), resolve(e));
+      svc.fake.events.on('realtime:client-event', on);
+    });
+    const framesBefore = call.received.slice(0, call.received.indexOf(clear)).filter((m) => m.event === 'media').length;
+    expect(truncate.audio_end_ms).toBeLessThanOrEqual(framesBefore * 20 + 20);
+    call.end();
+  });
 });
 
 describe('Twilio with TWILIO_AUTH_TOKEN set', () => {
