@@ -109,7 +109,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(cleaned[name] ?? '')}: ${issue.message}`);
   }
   const e = parsed.data;
-  const localProvider = !e.OPENAI_API_KEY && !e.OPENAI_BASE_URL;
+  // The built-in local provider only when no provider at all is configured (a partial setup, say
+  // only STT_BASE_URL, must not be silently replaced by the fake).
+  const localProvider = [
+    e.OPENAI_API_KEY, e.OPENAI_BASE_URL, e.STT_BASE_URL, e.STT_API_KEY, e.LLM_BASE_URL, e.LLM_API_KEY,
+    e.TTS_BASE_URL, e.TTS_API_KEY, e.REALTIME_URL, e.REALTIME_API_KEY,
+  ].every((v) => v === undefined);
   const baseURL = e.OPENAI_BASE_URL ?? OPENAI_URL;
   const apiKey = e.OPENAI_API_KEY ?? 'local';
   const realtimeDefault = baseURL.replace(/^http/, 'ws') + '/realtime';

@@ -1,0 +1,51 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('fills the design defaults and runs the local provider when no provider is configured', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8080, host: '127.0.0.1', redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'va', workers: ['stt', 'llm', 'tts'], localProvider: true });
+    expect(c.stt.model).toBe('whisper-1');
+    expect(c.llm.model).toBe('gpt-4o-mini');
+    expect(c.tts.model).toBe('tts-1');
+    expect(c.realtime).toMatchObject({ url: 'wss://api.openai.com/v1/realtime', model: 'gpt-realtime', dialect: 'ga' });
+  });
+
+  it('points every stage at OPENAI_BASE_URL, with per-stage overrides', () => {
+    const c = loadConfig({ OPENAI_BASE_URL: 'http://localhost:11434/v1', STT_BASE_URL: 'http://localhost:8000/v1', STT_API_KEY: 'stt-key' });
+    expect(c.localProvider).toBe(false);
+    expect(c.llm.baseURL).toBe('http://localhost:11434/v1');
+    expect(c.stt).toMatchObject({ baseURL: 'http://localhost:8000/v1', apiKey: 'stt-key' });
+    expect(c.realtime.url).toBe('ws://localhost:11434/v1/realtime');
+  });
+
+  it('does not replace a partly configured provider with the local one', () => {
+    expect(loadConfig({ STT_BASE_URL: 'http://localhost:8000/v1' }).localProvider).toBe(false);
+  });
+
+  it('reads WORKERS, empty meaning gateway only', () => {
+    expect(loadConfig({ WORKERS: '' }).workers).toEqual([]);
+    expect(loadConfig({ WORKERS: 'tts, stt' }).workers).toEqual(['tts', 'stt']);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ WORKERS: 'stt,gpu' }, 'WORKERS'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ ADMIN_API_KEY: 'short' }, 'ADMIN_API_KEY'],
+    [{ REALTIME_DIALECT: 'v2' }, 'REALTIME_DIALECT'],
+  ])('stops with one message naming the variable for %j', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: ${name}`));
+  });
+
+  it('reads a secret from a *_FILE path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'admin'), 'a-very-long-admin-key-0001\n');
+    expect(loadConfig({ ADMIN_API_KEY_FILE: join(dir, 'admin') }).adminApiKey).toBe('a-very-long-admin-key-0001');
+    expect(() => loadConfig({ ADMIN_API_KEY_FILE: join(dir, 'missing') })).toThrow(/ADMIN_API_KEY_FILE/);
+  });
+});
