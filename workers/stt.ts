@@ -19,10 +19,24 @@ export function createSttProcessor(deps: WorkerDeps) {
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
       const call = await deps.calls.get(d.call_id);
+      if (!call) return void (await ctx.log('failed', { error: 'call not found' }));
+      /** Hands the turn on to the LLM (or closes it when nothing was said). */
+      const respond = async (text: string) => {
+        if (d.respond && text && !ctx.signal.aborted) {
+          const llm: LlmJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id };
+          await deps.queues.llm.add('llm', llm, { jobId: jobId(d.call_id, d.turn_id, 'llm') });
+          await deps.stageLog.write({ call_id: d.call_id, turn_id: d.turn_id, stage: 'llm', event: 'queued' });
+        } else if (d.respond) {
+          await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text: '', sentences: 0 });
+        }
+      };
       const bytes = await deps.redis.getBuffer(deps.keys.callAudio(d.call_id, d.turn_id));
-      if (!call || !bytes) {
-        await ctx.log('failed', { error: call ? 'utterance audio expired' : 'call not found' });
-        return;
+      if (!bytes) {
+        // A redelivery after the first attempt transcribed and dropped the audio: carry on from history.
+        const prior = (await deps.calls.history(d.call_id)).find((h) => h.item_id === d.user_item_id);
+        if (!prior) return void (await ctx.log('failed', { error: 'utterance audio expired' }));
+        await ctx.log('completed', { transcript: prior.message['content'], resumed: true }, Date.now() - ctx.startedAt);
+        return respond(String(prior.message['content'] ?? ''));
       }
       await ctx.log('started', { audio_ms: d.audio_ms, queue_wait_ms: ctx.startedAt - job.timestamp });
       const wav = encodeWav(bytesToPcm16(bytes), 16_000);
@@ -61,14 +75,10 @@ export function createSttProcessor(deps: WorkerDeps) {
       // The model hears the caller as said (history above); transcripts shown anywhere are filtered.
       const shown = await deps.filters.redactText(d.call_id, text);
       await deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text: shown });
+      // The transcript is what is kept; the raw utterance (~64 KB per turn) goes now, not at its TTL.
+      await deps.redis.del(deps.keys.callAudio(d.call_id, d.turn_id));
       await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms }, Date.now() - ctx.startedAt);
-      if (d.respond && text && !ctx.signal.aborted) {
-        const llm: LlmJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id };
-        await deps.queues.llm.add('llm', llm, { jobId: jobId(d.call_id, d.turn_id, 'llm') });
-        await deps.stageLog.write({ call_id: d.call_id, turn_id: d.turn_id, stage: 'llm', event: 'queued' });
-      } else if (d.respond) {
-        await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text: '', sentences: 0 });
-      }
+      await respond(text);
     } finally {
       ctx.release();
     }

@@ -161,6 +161,8 @@ describe('chained mode over the Realtime WebSocket', () => {
     expect(await ttl(svc.services.keys.callLog(call.id))).toBeGreaterThan(svc.config.callTtlS - 60);
     expect(await ttl(svc.services.keys.callOutput(call.id))).toBeGreaterThan(0);
     expect(await ttl(svc.services.keys.callOutput(call.id))).toBeLessThanOrEqual(60);
+    // The raw utterance is dropped once transcribed; the transcript is what is kept.
+    expect(await svc.services.redis.exists(svc.services.keys.callAudio(call.id, logs.data[0]!.turn_id))).toBe(0);
     const turns = (await (await svc.api(`/v1/calls/${call.id}/turns`)).json()) as { data: Record<string, number | null>[] };
     expect(turns.data).toHaveLength(1);
     const w = turns.data[0]!;

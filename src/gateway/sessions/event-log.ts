@@ -7,7 +7,7 @@
  */
 import type { ServerEvent } from '../../contracts/realtime';
 import { toClientWireAll, type Dialect, type WireEvent } from '../../core/protocol';
-import type { Keys, Redis } from '../../adapters/redis';
+import { ExpiryRefresher, type Keys, type Redis } from '../../adapters/redis';
 
 /**
  * The newest events kept per call: a few minutes of conversation, audio deltas included (each
@@ -47,16 +47,30 @@ export function formatSse(e: SseEvent): string {
   return `id: ${e.id}\ndata: ${JSON.stringify(e.data)}\n\n`;
 }
 
+/**
+ * SSE is for following a call and catching up after a disconnect, not an archive (transcripts,
+ * stage logs and the audit log are): a call's events are kept an hour after its last one.
+ */
+const EVENTS_TTL_S = 3_600;
+
 export class CallEventLog {
+  private readonly expiry: ExpiryRefresher;
+  private readonly ttlS: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-    private readonly ttlS: number,
-  ) {}
+    callTtlS: number,
+  ) {
+    this.ttlS = Math.min(callTtlS, EVENTS_TTL_S);
+    this.expiry = new ExpiryRefresher(redis);
+  }
 
   async append(callId: string, event: ServerEvent): Promise<void> {
     const key = this.keys.callEvents(callId);
-    await this.redis.multi().xadd(key, 'MAXLEN', '~', MAX_EVENTS, '*', 'e', JSON.stringify(event)).expire(key, this.ttlS).exec();
+    const written = this.redis.xadd(key, 'MAXLEN', '~', MAX_EVENTS, '*', 'e', JSON.stringify(event));
+    this.expiry.touch(key, this.ttlS);
+    await written;
   }
 
   /**
