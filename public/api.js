@@ -1,7 +1,12 @@
 // Shared by the console pages: the API key (kept in localStorage) and JSON requests with it.
 const KEY_STORAGE = 'voice-agent.key';
 
-export async function initKey(input) {
+/**
+ * Fills the key input (stored key, else the server's local default) and calls onChange whenever
+ * the key really changes: an input fires 'change' on blur too, and a reload then would race
+ * with whatever the user is doing.
+ */
+export async function initKey(input, onChange) {
   let key = localStorage.getItem(KEY_STORAGE) ?? '';
   if (!key) {
     try {
@@ -13,7 +18,13 @@ export async function initKey(input) {
     }
   }
   input.value = key;
-  input.addEventListener('change', () => localStorage.setItem(KEY_STORAGE, input.value.trim()));
+  input.addEventListener('change', () => {
+    const next = input.value.trim();
+    if (next === key) return;
+    key = next;
+    localStorage.setItem(KEY_STORAGE, key);
+    onChange();
+  });
   return key;
 }
 

@@ -43,12 +43,18 @@ async function load({ force = false } = {}) {
   const id = els.newId.value.trim() || els.business.value;
   if (!id) return;
   dirty = false;
+  // Edits typed while the GET is in flight win over what it brings back (unless Load was clicked).
+  const show = (text) => {
+    if (dirty && !force) return;
+    els.json.value = text;
+    dirty = false;
+  };
   try {
-    els.json.value = JSON.stringify(toInput(await api(key(), `/v1/businesses/${encodeURIComponent(id)}`)), null, 2);
+    show(JSON.stringify(toInput(await api(key(), `/v1/businesses/${encodeURIComponent(id)}`)), null, 2));
     showError(els.error, null);
   } catch (err) {
     if (err.status === 404) {
-      els.json.value = JSON.stringify(TEMPLATE, null, 2);
+      show(JSON.stringify(TEMPLATE, null, 2));
       note(`'${id}' does not exist yet: edit the template and save to create it.`);
       showError(els.error, null);
     } else showError(els.error, err);
@@ -104,9 +110,8 @@ els.load.addEventListener('click', () => void load({ force: true }));
 els.save.addEventListener('click', () => void save());
 els.tools.addEventListener('click', () => void addTools());
 els.business.addEventListener('change', () => void load({ force: true }));
-els.key.addEventListener('change', () => void list().then(load));
 
-await initKey(els.key);
+await initKey(els.key, () => void list().then(() => load()));
 await list();
 await load();
 document.body.dataset.ready = '1';

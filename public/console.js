@@ -300,9 +300,8 @@ async function drawWaterfall(c) {
 
 els.start.addEventListener('click', () => void startCall());
 els.hangup.addEventListener('click', () => void hangUp());
-els.key.addEventListener('change', () => void loadBusinesses());
 window.addEventListener('beforeunload', () => call?.ws?.close());
 
-await initKey(els.key);
+await initKey(els.key, () => void loadBusinesses());
 await loadBusinesses();
 document.body.dataset.ready = '1';
