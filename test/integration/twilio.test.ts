@@ -211,6 +211,24 @@ describe('a simulated Twilio call', () => {
     expect((await callOf(b.callSid)).end_reason).toBe('hangup');
   });
 
+  it('records the phone call’s events, all but the audio, for SSE readers', async () => {
+    const call = await FakeTwilioCall.dial({ business_id: 'acme' });
+    call.say(spokenUlaw());
+    await call.waitFor((m) => m.event === 'media');
+    call.hangUp();
+    await call.closed;
+    call.end();
+    await expect.poll(async () => (await callOf(call.callSid)).status).toBe('ended');
+    // The call has ended: the stream replays its events and ends by itself.
+    const { id } = await callOf(call.callSid);
+    const body = await (await svc.api(`/v1/calls/${id}/events`)).text();
+    const types = body.split('\n').filter((l) => l.startsWith('data: ')).map((l) => (JSON.parse(l.slice(6)) as { type: string }).type);
+    expect(types[0]).toBe('session.created');
+    expect(types).toContain('conversation.item.input_audio_transcription.completed');
+    expect(types).toContain('response.output_audio_transcript.delta');
+    expect(types).not.toContain('response.output_audio.delta');
+  });
+
   it('passes μ-law straight through to a realtime-mode upstream and back', async () => {
     await svc.api('/v1/businesses/rt', { method: 'PUT', json: { ...SIMPLE_BUSINESS, mode: 'realtime' } });
     const call = await FakeTwilioCall.dial({ business_id: 'rt' });

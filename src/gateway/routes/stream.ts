@@ -20,6 +20,7 @@ import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from 
 import { CallGuard, type GuardError } from '../../security/call-limits';
 import { createCall } from '../call-factory';
 import { callSessions } from '../sessions/call-sessions';
+import { CallEventRecorder } from '../sessions/event-log';
 import type { Services } from '../services';
 import { CallParams } from './calls';
 
@@ -106,14 +107,10 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
   const { call, business, dialect } = conn;
   const log = s.log.child({ call_id: call.id, dialect });
   let closed = false;
-  // Events are also recorded for SSE readers of the call (GET /v1/calls/:id/events), all but the
-  // audio deltas: the socket's client has the audio, and recording it would double the traffic.
-  const eventLog = callSessions(s).eventLog;
-  let recorded: Promise<void> = Promise.resolve();
+  // Events are also recorded for SSE readers of the call (GET /v1/calls/:id/events).
+  const recorder = new CallEventRecorder(callSessions(s).eventLog, call.id, log, { skipAudio: true });
   const send = (e: ServerEvent) => {
-    if (e.type !== 'response.audio.delta') {
-      recorded = recorded.then(() => eventLog.append(call.id, e)).catch((err: Error) => log.warn({ err: err.message }, 'could not record a call event'));
-    }
+    recorder.record(e);
     if (closed || socket.readyState !== socket.OPEN) return;
     for (const wire of toClientWireAll(e, dialect)) socket.send(JSON.stringify(wire));
   };
@@ -172,8 +169,8 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
     const reason = code === SHUTDOWN_CODE ? 'server_shutdown' : 'client_disconnected';
     enqueue(async () => {
       await driver.close(reason);
+      await recorder.flushed(); // an SSE reader that sees the call ended has all its events
       await s.calls.end(call.id, reason);
-      await recorded;
       s.events.emit('hangup', call.id); // SSE readers of this call drain and close
     });
     trackEnding(s, queue);

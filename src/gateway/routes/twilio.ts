@@ -25,6 +25,8 @@ import type { Logger } from '../../logger';
 import { createDriver } from '../../modes/create-driver';
 import type { CallDriver } from '../../modes/driver';
 import { createCall } from '../call-factory';
+import { callSessions } from '../sessions/call-sessions';
+import { CallEventRecorder } from '../sessions/event-log';
 import type { Services } from '../services';
 
 /** Frames sent ahead of real time, so network jitter does not starve Twilio's player. */
@@ -84,6 +86,8 @@ class TwilioStream {
   private streamSid = '';
   private call: CallRecord | null = null;
   private driver: CallDriver | null = null;
+  /** The call's events for SSE readers (GET /v1/calls/:id/events), audio left out as on the WebSocket. */
+  private recorder: CallEventRecorder | null = null;
   private readonly playout = new TwilioPlayout();
   private queue: Promise<void> = Promise.resolve();
   private pacer: NodeJS.Timeout | null = null;
@@ -163,6 +167,7 @@ class TwilioStream {
     this.call = await this.phoneSession(record);
     this.log = this.log.child({ call_id: record.id });
     this.log.info({ call_sid: start.callSid }, 'twilio call started');
+    this.recorder = new CallEventRecorder(callSessions(this.s).eventLog, record.id, this.log, { skipAudio: true });
     this.driver = this.createDriver(this.call, business);
     await this.driver.start();
   }
@@ -190,6 +195,7 @@ class TwilioStream {
   }
 
   private onDriverEvent(e: ServerEvent): void {
+    this.recorder?.record(e);
     switch (e.type) {
       case 'response.created':
         this.responding = true;
@@ -291,7 +297,9 @@ class TwilioStream {
     if (this.dtmfTimer) clearTimeout(this.dtmfTimer);
     if (!this.driver || !this.call) return;
     await this.driver.close(this.endReason);
+    await this.recorder?.flushed(); // an SSE reader that sees the call ended has all its events
     await this.s.calls.end(this.call.id, this.endReason);
+    this.s.events.emit('hangup', this.call.id); // SSE readers of this call drain and close
     this.log.info({ reason: this.endReason }, 'twilio call ended');
   }
 }

@@ -16,7 +16,7 @@ import { createDriver } from '../../modes/create-driver';
 import type { CallDriver } from '../../modes/driver';
 import type { Services } from '../services';
 import { AudioInput } from './audio-input';
-import { CallEventLog } from './event-log';
+import { CallEventLog, CallEventRecorder } from './event-log';
 
 export const IDLE_MS = 10 * 60_000;
 
@@ -29,7 +29,7 @@ export class CallSession {
   private readonly driver: CallDriver;
   private readonly listeners = new Set<SessionListener>();
   private queue: Promise<void> = Promise.resolve();
-  private writes: Promise<void> = Promise.resolve();
+  private readonly recorder: CallEventRecorder;
   private readers = 0;
   private lastActivity = Date.now();
   private endedWith: Promise<void> | null = null;
@@ -45,11 +45,13 @@ export class CallSession {
     readonly call: CallRecord,
     business: Business,
     manual: boolean,
-    private readonly events: CallEventLog,
+    events: CallEventLog,
     private readonly onEnd: (reason: string) => void,
   ) {
     this.manual = manual;
     this.log = s.log.child({ call_id: call.id, transport: 'http' });
+    // SSE is this transport's only way out, so its readers get the audio deltas too.
+    this.recorder = new CallEventRecorder(events, call.id, this.log, { skipAudio: false });
     this.input = new AudioInput(call.session.input_audio_format);
     this.vadOn = !manual && call.session.turn_detection !== null;
     const record = manual ? { ...call, session: { ...call.session, turn_detection: null } } : call;
@@ -144,7 +146,7 @@ export class CallSession {
 
   /** Every event recorded so far is in Redis. */
   flushed(): Promise<void> {
-    return this.writes;
+    return this.recorder.flushed();
   }
 
   /** Closes the driver (cancelling what runs), ends the call record; idempotent. */
@@ -152,8 +154,8 @@ export class CallSession {
     this.endedWith ??= (async () => {
       await this.queue;
       await this.driver.close(reason).catch((err: Error) => this.log.warn({ err: err.message }, 'driver close failed'));
+      await this.recorder.flushed(); // an SSE reader that sees the call ended has all its events
       await this.s.calls.end(this.call.id, reason);
-      await this.writes;
       this.listeners.clear();
       this.onEnd(reason);
     })();
@@ -170,9 +172,7 @@ export class CallSession {
       this.speaking = false;
       this.uncommitted = 0;
     }
-    this.writes = this.writes
-      .then(() => this.events.append(this.call.id, e))
-      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not record a call event'));
+    this.recorder.record(e);
     for (const fn of this.listeners) fn(e);
   }
 }

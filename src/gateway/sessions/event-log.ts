@@ -8,6 +8,7 @@
 import type { ServerEvent } from '../../contracts/realtime';
 import { toClientWireAll, type Dialect, type WireEvent } from '../../core/protocol';
 import { ExpiryRefresher, type Keys, type Redis } from '../../adapters/redis';
+import type { Logger } from '../../logger';
 
 /**
  * The newest events kept per call: a few minutes of conversation, audio deltas included (each
@@ -97,6 +98,34 @@ export class CallEventLog {
       }
     }
     return { events, cursor };
+  }
+}
+
+/**
+ * Records one call's events in the order they were sent, without making the sender wait. A
+ * transport that gives its own client the audio skips the audio deltas (recording them would
+ * double the traffic); one whose readers only have SSE keeps them.
+ */
+export class CallEventRecorder {
+  private written: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly log: CallEventLog,
+    private readonly callId: string,
+    private readonly logger: Logger,
+    private readonly o: { skipAudio: boolean },
+  ) {}
+
+  record(e: ServerEvent): void {
+    if (this.o.skipAudio && e.type === 'response.audio.delta') return;
+    this.written = this.written
+      .then(() => this.log.append(this.callId, e))
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'could not record a call event'));
+  }
+
+  /** Resolves when every event recorded so far is in Redis. */
+  flushed(): Promise<void> {
+    return this.written;
   }
 }
 
