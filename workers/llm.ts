@@ -7,13 +7,14 @@ import type { Job } from 'bullmq';
 import type OpenAI from 'openai';
 import type { LlmJob, TtsJob } from '../src/contracts/jobs';
 import type { CallRecord } from '../src/contracts/call';
+import type { ChatHistoryEntry } from '../src/adapters/call-store';
 import type { Business } from '../src/contracts/business';
 import { toChatTool } from '../src/contracts/tools';
 import { SentenceSplitter } from '../src/core/sentences';
 import { abortable } from '../src/core/abortable';
 import { ToolCallAccumulator, type CompletedToolCall } from '../src/core/tool-call-accumulator';
 import { jobId } from '../src/adapters/queues';
-import { WriteBatch } from '../src/adapters/output-stream';
+import { WriteBatch, functionCallItemId } from '../src/adapters/output-stream';
 import { describeError, withRetries } from '../src/adapters/retry';
 import { runToolCall } from '../src/tools/executor';
 import type { Redactor } from '../src/core/redact';
@@ -68,15 +69,19 @@ class LlmTurn {
 
   async run(): Promise<void> {
     const { deps, d, ctx } = this;
-    const messages = await this.messages();
-    if (ctx.attempt > 1) await this.resume();
+    const history = await deps.calls.history(d.call_id);
+    const messages = this.messages(history);
+    // A redelivered job finds the tool rounds its first worker finished in the history (their
+    // results are in `messages`): it goes on with the next round.
+    const firstRound = ctx.attempt > 1 ? toolRoundsDone(history, d.assistant_item_id) : 0;
+    const resumeAt = ctx.attempt > 1 ? await this.resume(firstRound) : 0;
     let usage: Record<string, number> | undefined;
     try {
-      for (let round = 0; round <= MAX_TOOL_ROUNDS; round++) {
+      for (let round = firstRound; round <= MAX_TOOL_ROUNDS; round++) {
         const allowTools = round < MAX_TOOL_ROUNDS;
-        // The answer restarts from its beginning in round 0 even after a resume: what the new
-        // stream repeats of the text already sent is skipped, what differs follows it (textDelta).
-        const roundStart = round === 0 ? 0 : this.text.length;
+        // A resumed round restarts where it began: what the new stream repeats of the text
+        // already sent is skipped, what differs follows it (textDelta).
+        const roundStart = round === firstRound ? resumeAt : this.text.length;
         const result = await withRetries(() => this.stream(messages, allowTools, roundStart), {
           signal: ctx.signal,
           onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }),
@@ -101,10 +106,10 @@ class LlmTurn {
    * differently. With the speech filter on, what was shown is the redacted text, which cannot be
    * resumed from: the answer then simply starts over.
    */
-  private async resume(): Promise<void> {
-    if (this.speechRedact) return;
+  private async resume(round: number): Promise<number> {
+    if (this.speechRedact) return 0;
     const prior = await this.deps.output.turnText(this.d.call_id, this.d.turn_id);
-    if (!prior.text) return;
+    if (!prior.text) return 0;
     this.text = prior.text;
     this.seq = prior.sentences.length;
     this.firstOutputLogged = true;
@@ -112,12 +117,12 @@ class LlmTurn {
     const last = prior.sentences.at(-1);
     const spokenUpTo = last ? prior.text.lastIndexOf(last) + last.length : 0;
     if (spokenUpTo < prior.text.length) for (const s of this.splitter.push(prior.text.slice(spokenUpTo))) await this.sentence(s);
-    await this.ctx.log('retry', { resumed_chars: prior.text.length, resumed_sentences: this.seq });
+    await this.ctx.log('retry', { resumed_chars: prior.text.length, resumed_sentences: this.seq, resumed_round: round });
+    return prior.roundStarts[round] ?? prior.text.length;
   }
 
-  private async messages(): Promise<ChatMessage[]> {
+  private messages(history: ChatHistoryEntry[]): ChatMessage[] {
     const instructions = this.d.overrides?.instructions ?? this.call.session.instructions;
-    const history = await this.deps.calls.history(this.d.call_id);
     return [{ role: 'system', content: instructions }, ...history.map((h) => h.message as unknown as ChatMessage)];
   }
 
@@ -209,7 +214,7 @@ class LlmTurn {
       content: null,
       tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
     };
-    const items = calls.map((c, i) => ({ ...c, item_id: `${d.assistant_item_id}_fc${round}_${i}` }));
+    const items = calls.map((c, i) => ({ ...c, item_id: functionCallItemId(d.assistant_item_id, round, i) }));
     for (const c of items) {
       await deps.output.write(d.call_id, { kind: 'function_call', turn_id: d.turn_id, call_id: c.id, name: c.name, arguments: c.arguments, item_id: c.item_id });
     }
@@ -217,6 +222,7 @@ class LlmTurn {
       business,
       callId: d.call_id,
       turnId: d.turn_id,
+      scope: `round${round}`,
       signal: ctx.signal,
       attempt: ctx.attempt,
       requestCallAction: (action: 'transfer' | 'end', reason: string | undefined) =>
@@ -230,7 +236,7 @@ class LlmTurn {
     const toolMessages: ChatMessage[] = results.map((r) => ({ role: 'tool', tool_call_id: r.call_id, content: r.output }));
     messages.push(assistant, ...toolMessages);
     await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:tools:${round}`, [
-      { item_id: `${d.assistant_item_id}_tc${round}`, turn_id: d.turn_id, message: assistant as unknown as Record<string, unknown> },
+      { item_id: toolCallsItemId(d.assistant_item_id, round), turn_id: d.turn_id, message: assistant as unknown as Record<string, unknown> },
       ...toolMessages.map((m, i) => ({ item_id: `${d.assistant_item_id}_tr${round}_${i}`, turn_id: d.turn_id, message: m as unknown as Record<string, unknown> })),
     ]);
   }
@@ -264,6 +270,18 @@ class LlmTurn {
     await this.sentence(message, true);
     await this.finish(undefined);
   }
+}
+
+/** The history entry of a tool round's assistant message (its tool_calls). */
+function toolCallsItemId(assistantItemId: string, round: number): string {
+  return `${assistantItemId}_tc${round}`;
+}
+
+/** Tool rounds of this answer already in the history: 0, 1, … are, so the next is their count. */
+function toolRoundsDone(history: ChatHistoryEntry[], assistantItemId: string): number {
+  let n = 0;
+  while (history.some((h) => h.item_id === toolCallsItemId(assistantItemId, n))) n++;
+  return n;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -79,11 +79,13 @@ export class OutputStream {
 
   /**
    * What earlier attempts of a turn's LLM job already sent (a redelivered job resumes from it):
-   * the text so far, by offset, and the sentences handed to TTS, by seq.
+   * the text so far, by offset, the sentences handed to TTS, by seq, and where in the text each
+   * tool round's answer began (`roundStarts[r]`: the text's length when round r-1 asked for tools).
    */
-  async turnText(callId: string, turnId: string): Promise<{ text: string; sentences: string[] }> {
+  async turnText(callId: string, turnId: string): Promise<{ text: string; sentences: string[]; roundStarts: number[] }> {
     let text = '';
     const sentences: string[] = [];
+    const roundStarts = [0];
     let start = '-';
     for (;;) {
       const page = await this.redis.xrangeBuffer(this.keys.callOutput(callId), start, '+', 'COUNT', 500);
@@ -92,11 +94,25 @@ export class OutputStream {
         if (!out || out.turn_id !== turnId) continue;
         if (out.kind === 'text_delta' && out.offset + out.text.length > text.length) text = text.slice(0, out.offset) + out.text;
         else if (out.kind === 'sentence') sentences[out.seq] = out.text;
+        else if (out.kind === 'function_call') {
+          const round = toolRoundOf(out.item_id);
+          if (round !== null) roundStarts[round + 1] ??= text.length;
+        }
       }
-      if (page.length < 500) return { text, sentences: sentences.filter((x) => x !== undefined) };
+      if (page.length < 500) return { text, sentences: sentences.filter((x) => x !== undefined), roundStarts };
       start = `(${page.at(-1)![0].toString()}`;
     }
   }
+}
+
+/** A chained-mode function call item: the tool round and the call's index in it are in its id. */
+export function functionCallItemId(assistantItemId: string, round: number, index: number): string {
+  return `${assistantItemId}_fc${round}_${index}`;
+}
+
+export function toolRoundOf(itemId: string): number | null {
+  const m = /_fc(\d+)_\d+$/.exec(itemId);
+  return m ? Number(m[1]) : null;
 }
 
 function decode([idBuf, fields]: [Buffer, Buffer[]]): OutputRecord | null {

@@ -2,7 +2,9 @@
  * Runs one tool call for either mode: arguments are checked against the tool's JSON Schema (ajv)
  * before any handler runs; unknown tools, invalid arguments, handler errors and timeouts all
  * become an error result the model sees (so it can apologise or ask again) — never a broken call.
+ * A finished run's result is kept, so a redelivered job does not run the same tool call again.
  */
+import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Business } from '../contracts/business';
 import type { ToolHandler } from '../contracts/tools';
@@ -26,6 +28,11 @@ export interface ToolRunContext {
   business: Business;
   callId: string;
   turnId: string;
+  /**
+   * Where in the turn this run sits (the chained LLM's tool round; the upstream's call id in
+   * realtime mode): with the turn and the call itself, it names the run (see toolRunId).
+   */
+  scope: string;
   signal: AbortSignal;
   attempt: number;
   /** How the mode carries out end_call / transfer_to_human (after the current answer is spoken). */
@@ -63,19 +70,54 @@ function validatorFor(schema: Record<string, unknown>): ValidateFunction {
 
 class ToolError extends Error {}
 
+/**
+ * A stable name for one tool run: the same call, turn, scope, tool and arguments give the same
+ * id in any worker. A webhook gets it as `Idempotency-Key`, so a request repeated after a worker
+ * died mid-request can be recognised; the result cache below is keyed by it.
+ */
+export function toolRunId(ctx: Pick<ToolRunContext, 'callId' | 'turnId' | 'scope'>, call: Pick<ToolCall, 'name' | 'arguments'>): string {
+  return createHash('sha256').update([ctx.callId, ctx.turnId, ctx.scope, call.name, call.arguments].join('\n')).digest('hex').slice(0, 32);
+}
+
+/**
+ * Results of finished runs, per call, for as long as a redelivery can come: a job redelivered
+ * after its worker died (attempt > 1) reuses them instead of running a tool twice.
+ */
+const RESULTS_TTL_S = 3_600;
+const resultsKey = (keys: Keys, callId: string) => `${keys.callState(callId)}:toolruns`;
+
+async function storedResult(deps: ToolRunDeps, callId: string, runId: string): Promise<{ output: string; ok: boolean } | null> {
+  const raw = await deps.redis.hget(resultsKey(deps.keys, callId), runId);
+  return raw ? (JSON.parse(raw) as { output: string; ok: boolean }) : null;
+}
+
+async function storeResult(deps: ToolRunDeps, callId: string, runId: string, result: { output: string; ok: boolean }): Promise<void> {
+  const key = resultsKey(deps.keys, callId);
+  await deps.redis.multi().hset(key, runId, JSON.stringify(result)).expire(key, RESULTS_TTL_S).exec();
+}
+
 export async function runToolCall(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall): Promise<ToolResult> {
   const started = Date.now();
   const base = { call_id: call.id, name: call.name, arguments: call.arguments };
+  const runId = toolRunId(ctx, call);
+  const earlier = ctx.attempt > 1 ? await storedResult(deps, ctx.callId, runId) : null;
+  if (earlier) {
+    // Ran to the end before this job's first worker died: the result stands, the tool is not run again.
+    await deps.stageLog.write({ call_id: ctx.callId, turn_id: ctx.turnId, stage: 'tool', event: earlier.ok ? 'completed' : 'failed', attempt: ctx.attempt, duration_ms: 0, data: { ...base, output: earlier.output, reused: true } });
+    return { ...base, ...earlier, duration_ms: 0 };
+  }
   await deps.stageLog.write({ call_id: ctx.callId, turn_id: ctx.turnId, stage: 'tool', event: 'started', attempt: ctx.attempt, data: { ...base } });
   let output: string;
   let ok = true;
   try {
-    output = JSON.stringify(await execute(deps, ctx, call));
+    output = JSON.stringify(await execute(deps, ctx, call, runId));
   } catch (err) {
     ok = false;
     output = JSON.stringify({ error: err instanceof ToolError ? err.message : `Tool '${call.name}' failed: ${(err as Error).message}` });
   }
   const duration_ms = Date.now() - started;
+  // A run cut short by a cancel is not a result anyone should reuse.
+  if (!ctx.signal.aborted) await storeResult(deps, ctx.callId, runId, { output, ok });
   await deps.stageLog.write({
     call_id: ctx.callId,
     turn_id: ctx.turnId,
@@ -94,7 +136,7 @@ export async function runToolCall(deps: ToolRunDeps, ctx: ToolRunContext, call: 
   return { ...base, output, ok, duration_ms };
 }
 
-async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall): Promise<unknown> {
+async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, runId: string): Promise<unknown> {
   const tool = ctx.business.session.tools.find((t) => t.name === call.name);
   if (!tool) throw new ToolError(`Unknown tool '${call.name}'.`);
   let args: unknown;
@@ -127,7 +169,7 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall): 
       });
     }
     case 'webhook':
-      return callWebhook(handler, { call_id: ctx.callId, business_id: ctx.business.id, tool: call.name, call_id_tool: call.id, arguments: args }, ctx.signal);
+      return callWebhook(handler, { call_id: ctx.callId, business_id: ctx.business.id, tool: call.name, call_id_tool: call.id, arguments: args }, ctx.signal, runId);
     case 'client':
       return waitForClientResult(deps, ctx, call, handler.timeout_ms);
   }

@@ -2,6 +2,9 @@
  * Webhook tool handler: POSTs the arguments as JSON, signed with HMAC-SHA256 over
  * `<timestamp>.<body>` (header `X-Signature: t=<ts>,v1=<hex>`, like Stripe's scheme) so the
  * business can check the request is ours and fresh. The JSON response body is the tool result.
+ * `Idempotency-Key` names the tool run: it is the same if the run is repeated after a worker died
+ * in the middle of the request, so a webhook with side effects can answer a repeat from its own
+ * record instead of acting twice.
  */
 import { createHmac } from 'node:crypto';
 
@@ -13,10 +16,11 @@ export async function callWebhook(
   handler: { url: string; timeout_ms: number; secret?: string | undefined },
   payload: Record<string, unknown>,
   signal: AbortSignal,
+  idempotencyKey: string,
 ): Promise<unknown> {
   const body = JSON.stringify(payload);
   const ts = Math.floor(Date.now() / 1000);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'voice-agent-webhook/1' };
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'voice-agent-webhook/1', 'idempotency-key': idempotencyKey };
   if (handler.secret) headers['x-signature'] = `t=${ts},v1=${signWebhook(handler.secret, ts, body)}`;
   const res = await fetch(handler.url, {
     method: 'POST',

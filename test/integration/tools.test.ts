@@ -135,6 +135,8 @@ describe('tools in chained mode', () => {
     expect(JSON.parse(fc.output)).toEqual({ status: 'shipped', eta_days: 2 });
     const body = JSON.parse(hookCalls[0]!.body);
     expect(body).toMatchObject({ tool: 'order_status', arguments: { order_id: 'o-42' }, business_id: 'shop' });
+    // Names the run, so a repeat after a worker died mid-request can be recognised.
+    expect(hookCalls[0]!.headers['idempotency-key']).toMatch(/^[0-9a-f]{32}$/);
     c.close();
   });
 

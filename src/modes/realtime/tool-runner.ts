@@ -51,6 +51,7 @@ export class ToolRunner {
         business: this.d.business,
         callId: this.d.callId,
         turnId: turnId ?? responseId,
+        scope: item.call_id,
         signal: this.abort.signal,
         attempt: 1,
         requestCallAction: (action, reason) => this.d.requestCallAction(action, reason),
