@@ -10,8 +10,11 @@
  * - added latency per turn = (gateway first_output − vad completed, from GET /v1/calls/:id/turns)
  *   − the fake's configured delays (STT + LLM first token + TTS first byte);
  * - the same for an in-process baseline: the same fake providers called directly, N at once;
- * - barge-in reaction = first barge-in frame with speech sent → input_audio_buffer.speech_started
- *   received (includes the VAD's minimum speech duration, 150 ms by default);
+ * - barge-in reaction, from the onset of the interrupting speech (the first barge-in frame with
+ *   speech sent) to: input_audio_buffer.speech_started received; the last audio delta of the old
+ *   response received; its response.done (cancelled) received. All include the minimum
+ *   interruption (200 ms of speech by default). The last two count only barge-ins that caught the
+ *   old response still active (no later delta: its last delta came before the onset, counted 0);
  * - gateway CPU (per call, % of one core) and RSS growth per active call (/proc of its pid);
  * - Redis commands per turn (INFO stats of the private server, everything: BullMQ included).
  * --scale: N=200 with 1 and then 2 worker processes per stage (throughput and latency).
@@ -146,6 +149,9 @@ interface CallerResult {
   callId: string;
   completedTurns: number;
   bargeInMs: number | null;
+  /** Onset → response.done (cancelled) of the interrupted response, and → its last audio delta. */
+  bargeCancelMs: number | null;
+  bargeLastAudioMs: number | null;
   error: string | null;
 }
 
@@ -161,6 +167,9 @@ class Caller {
   private resolve!: (r: CallerResult) => void;
   readonly result: Promise<CallerResult>;
   private bargeInMs: number | null = null;
+  private lastOldDeltaAt: number | null = null;
+  private bargeCancelMs: number | null = null;
+  private bargeLastAudioMs: number | null = null;
 
   constructor(
     private readonly gatewayUrl: string,
@@ -180,7 +189,7 @@ class Caller {
     });
     this.ws.on('message', (data, binary) => {
       if (binary) return;
-      const e = JSON.parse(data.toString()) as { type: string; response?: { id: string; status: string } };
+      const e = JSON.parse(data.toString()) as { type: string; response_id?: string; response?: { id: string; status: string } };
       this.onEvent(e);
     });
     this.ws.on('error', (err) => this.finish(err.message));
@@ -188,16 +197,22 @@ class Caller {
     void this.result.then(() => clearTimeout(timeout));
   }
 
-  private onEvent(e: { type: string; response?: { id: string; status: string } }) {
+  private onEvent(e: { type: string; response_id?: string; response?: { id: string; status: string } }) {
     if (e.type === 'response.created' && this.state === 't2') this.t2ResponseId = e.response!.id;
     if (e.type === 'response.audio.delta' && this.state === 't2' && !this.bargeQueued) {
       this.bargeQueued = true; // barge in: the next question while the answer is arriving
       this.queue.push(...this.speech);
     }
-    if (e.type === 'input_audio_buffer.speech_started' && this.state === 'barge' && this.bargeSentAt !== null && this.bargeInMs === null) {
-      this.bargeInMs = Date.now() - this.bargeSentAt - onsetMs;
+    const onsetAt = this.bargeSentAt === null ? null : this.bargeSentAt + onsetMs;
+    if (e.type === 'input_audio_buffer.speech_started' && this.state === 'barge' && onsetAt !== null && this.bargeInMs === null) {
+      this.bargeInMs = Date.now() - onsetAt;
     }
+    if (e.type === 'response.audio.delta' && this.state === 'barge' && e.response_id === this.t2ResponseId) this.lastOldDeltaAt = Date.now();
     if (e.type !== 'response.done') return;
+    if (e.response?.id === this.t2ResponseId && e.response?.status === 'cancelled' && onsetAt !== null) {
+      this.bargeCancelMs = Date.now() - onsetAt;
+      this.bargeLastAudioMs = Math.max(0, (this.lastOldDeltaAt ?? onsetAt) - onsetAt);
+    }
     if (e.response?.status === 'completed') this.completed++;
     if (this.state === 't1') {
       this.state = 't2';
@@ -227,7 +242,7 @@ class Caller {
   private finish(error: string | null) {
     this.pacer.remove(this);
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close();
-    this.resolve({ callId: this.callId, completedTurns: this.completed, bargeInMs: this.bargeInMs, error });
+    this.resolve({ callId: this.callId, completedTurns: this.completed, bargeInMs: this.bargeInMs, bargeCancelMs: this.bargeCancelMs, bargeLastAudioMs: this.bargeLastAudioMs, error });
   }
 }
 
@@ -299,6 +314,8 @@ export interface PhaseResult {
   turns_per_s: number;
   added_ms: { p50: number | null; p95: number | null; p99: number | null; n: number };
   barge_in_ms: { p50: number | null; p95: number | null; p99: number | null; n: number };
+  barge_cancel_ms: { p50: number | null; p95: number | null; p99: number | null; n: number };
+  barge_last_audio_ms: { p50: number | null; p95: number | null; p99: number | null; n: number };
   gateway_cpu_pct_per_call: number;
   gateway_cpu_pct_total: number;
   gateway_rss_kb_per_call: number;
@@ -347,6 +364,8 @@ async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[],
   }
   const completed = results.reduce((a, r) => a + r.completedTurns, 0);
   const barge = results.flatMap((r) => (r.bargeInMs === null ? [] : [r.bargeInMs]));
+  const bargeCancel = results.flatMap((r) => (r.bargeCancelMs === null ? [] : [r.bargeCancelMs]));
+  const bargeLastAudio = results.flatMap((r) => (r.bargeLastAudioMs === null ? [] : [r.bargeLastAudioMs]));
   const errors: Record<string, number> = {};
   for (const r of results) if (r.error) errors[r.error] = (errors[r.error] ?? 0) + 1;
   const cpuS = after.cpuS - before.cpuS;
@@ -361,6 +380,8 @@ async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[],
     turns_per_s: round(completed / wallS, 1),
     added_ms: q(added),
     barge_in_ms: q(barge),
+    barge_cancel_ms: q(bargeCancel),
+    barge_last_audio_ms: q(bargeLastAudio),
     gateway_cpu_pct_total: round((100 * cpuS) / wallS, 1),
     gateway_cpu_pct_per_call: round((100 * cpuS) / wallS / n, 2),
     gateway_rss_kb_per_call: Math.round((peakRss - before.rssKb) / n),
@@ -454,13 +475,13 @@ async function main() {
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), machine, delays: DELAYS, rows }, null, 2));
   console.log(`\nload: ${new Date().toISOString()} on ${machine}; fake delays ${JSON.stringify(DELAYS)} (${CONFIGURED_MS} ms configured per turn)\n`);
-  console.log('| calls | workers/stage | turns ok | added p50/p95/p99 ms | baseline p50/p95/p99 ms | ratio p50/p95 | barge-in p50/p95/p99 ms | gw CPU % (total / per call) | gw RSS KB per call (peak MB) | Redis cmds/turn | turns/s |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| calls | workers/stage | turns ok | added p50/p95/p99 ms | baseline p50/p95/p99 ms | ratio p50/p95 | barge-in → speech_started p50/p95/p99 ms | → last old audio p50/p95 ms | → cancelled p50/p95 ms (n) | gw CPU % (total / per call) | gw RSS KB per call (peak MB) | Redis cmds/turn | turns/s |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const a = r.added_ms;
     const b = r.baseline_ms;
     console.log(
-      `| ${r.calls} | ${r.workers_per_stage} | ${r.turns_completed}/${r.turns_expected} | ${f(a.p50)} / ${f(a.p95)} / ${f(a.p99)} | ${b.n ? `${f(b.p50)} / ${f(b.p95)} / ${f(b.p99)}` : '-'} | ${b.n ? `${ratio(a.p50, b.p50)} / ${ratio(a.p95, b.p95)}` : '-'} | ${f(r.barge_in_ms.p50)} / ${f(r.barge_in_ms.p95)} / ${f(r.barge_in_ms.p99)} | ${r.gateway_cpu_pct_total} / ${r.gateway_cpu_pct_per_call} | ${r.gateway_rss_kb_per_call} (${r.gateway_rss_peak_mb}) | ${r.redis_cmds_per_turn} | ${r.turns_per_s} |`,
+      `| ${r.calls} | ${r.workers_per_stage} | ${r.turns_completed}/${r.turns_expected} | ${f(a.p50)} / ${f(a.p95)} / ${f(a.p99)} | ${b.n ? `${f(b.p50)} / ${f(b.p95)} / ${f(b.p99)}` : '-'} | ${b.n ? `${ratio(a.p50, b.p50)} / ${ratio(a.p95, b.p95)}` : '-'} | ${f(r.barge_in_ms.p50)} / ${f(r.barge_in_ms.p95)} / ${f(r.barge_in_ms.p99)} | ${f(r.barge_last_audio_ms.p50)} / ${f(r.barge_last_audio_ms.p95)} | ${f(r.barge_cancel_ms.p50)} / ${f(r.barge_cancel_ms.p95)} (${r.barge_cancel_ms.n}) | ${r.gateway_cpu_pct_total} / ${r.gateway_cpu_pct_per_call} | ${r.gateway_rss_kb_per_call} (${r.gateway_rss_peak_mb}) | ${r.redis_cmds_per_turn} | ${r.turns_per_s} |`,
     );
   }
 }

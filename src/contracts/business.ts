@@ -40,6 +40,10 @@ export const Interruption = z
   .object({ min_speech_ms: z.number().int().min(50).max(2_000).default(200) })
   .strict();
 
+export const TransferTarget = z
+  .string()
+  .regex(/^(\+[1-9]\d{6,14}|sips?:[^\s<>"]+@[^\s<>"]+)$/, 'an E.164 number (+15550100123) or a SIP URI (sip:agent@example.com)');
+
 export const OVERRIDABLE = ['voice', 'instructions', 'temperature', 'tools', 'tool_choice', 'turn_detection', 'modalities', 'input_audio_format', 'output_audio_format', 'max_response_output_tokens', 'speed', 'input_audio_transcription'] as const;
 
 export const BusinessInput = z
@@ -62,6 +66,11 @@ export const BusinessInput = z
      * interrupts it (so a cough or an echo blip does not cut the agent off).
      */
     interruption: Interruption.default({ min_speech_ms: 200 }),
+    /**
+     * Where transfer_to_human sends a phone call once the agent's last words have played: an
+     * E.164 number or a SIP URI. Without it, a transfer is only recorded.
+     */
+    transfer_to: TransferTarget.nullable().default(null),
   })
   .strict();
 export type BusinessInput = z.input<typeof BusinessInput>;
@@ -79,6 +88,8 @@ export const Business = z.object({
   realtime_fallback: z.enum(['end_call', 'chained']),
   /** Absent on businesses stored before it existed: readers default it. */
   interruption: Interruption.optional(),
+  /** Absent on businesses stored before it existed: no transfer target. */
+  transfer_to: TransferTarget.nullable().optional(),
   created_at: z.number(),
   updated_at: z.number(),
 });
@@ -133,6 +144,7 @@ export function resolveBusiness(
     allowed_overrides: input.allowed_overrides,
     realtime_fallback: input.realtime_fallback,
     interruption: input.interruption,
+    transfer_to: input.transfer_to,
     created_at: createdAt,
     updated_at: now,
   };

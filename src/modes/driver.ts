@@ -10,6 +10,11 @@ export interface DriverHost {
   send(event: ServerEvent): void;
   /** Ends the connection from the server side (hang-up, end_call tool). */
   hangup(reason: string): void;
+  /**
+   * transfer_to_human, once the answer has played: a transport that can bridge the caller to a
+   * person (Twilio) does so; without it the transfer is only recorded.
+   */
+  transfer?(reason: string | undefined): void;
 }
 
 export interface CallDriver {
@@ -19,4 +24,10 @@ export interface CallDriver {
   onAudio(bytes: Uint8Array): void;
   /** Milliseconds of the current response's audio sent and not yet known to be played (for Twilio marks). */
   close(reason: string): Promise<void>;
+}
+
+/** end_call hangs up and transfer_to_human hands the call over, both once `afterMs` has played. */
+export function carryOutCallAction(host: DriverHost, action: 'transfer' | 'end', reason: string | undefined, afterMs: number, closed: () => boolean): void {
+  const run = action === 'end' ? () => host.hangup('end_call') : host.transfer ? () => host.transfer!(reason) : null;
+  if (run) setTimeout(() => !closed() && run(), afterMs).unref();
 }

@@ -108,8 +108,8 @@ class FakeTwilioCall {
   }
 }
 
-async function callOf(callSid: string) {
-  const list = (await (await svc.api('/v1/calls?business_id=acme')).json()) as { data: { id: string; metadata: Record<string, unknown> }[] };
+async function callOf(callSid: string, businessId = 'acme') {
+  const list = (await (await svc.api(`/v1/calls?business_id=${businessId}`)).json()) as { data: { id: string; metadata: Record<string, unknown> }[] };
   const found = list.data.find((c) => c.metadata['call_sid'] === callSid);
   expect(found).toBeDefined();
   return (await (await svc.api(`/v1/calls/${found!.id}`)).json()) as { id: string; status: string; end_reason: string; session: Record<string, unknown>; transcript: { role: string; text: string }[] };
@@ -125,7 +125,7 @@ describe('POST /v1/twilio/voice', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
     const xml = await res.text();
-    expect(xml).toContain('<Connect><Stream url="ws://127.0.0.1:');
+    expect(xml).toContain(`<Connect action="${svc.url}/v1/twilio/stream-ended?business_id=acme"><Stream url="ws://127.0.0.1:`);
     expect(xml).toContain('/v1/twilio/media-stream">');
     expect(xml).toContain('<Parameter name="business_id" value="acme"/>');
     expect(xml).toContain('<Parameter name="from" value="+15550100123"/>');
@@ -270,6 +270,54 @@ describe('a simulated Twilio call', () => {
   });
 });
 
+describe('transfer_to_human on a phone call', () => {
+  const afterStream = async (callSid: string) => {
+    const res = await svc.api('/v1/twilio/stream-ended?business_id=desk', { key: null, method: 'POST', body: new URLSearchParams({ CallSid: callSid, CallStatus: 'in-progress' }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
+    return res.text();
+  };
+
+  beforeAll(async () => {
+    const tools = ((await (await svc.api('/v1/tools/customer_support')).json()) as { data: object[] }).data;
+    const res = await svc.api('/v1/businesses/desk', { method: 'PUT', json: { ...SIMPLE_BUSINESS, session: { ...SIMPLE_BUSINESS.session, tools }, transfer_to: '+15550100777' } });
+    expect(res.status).toBe(201);
+  });
+
+  it('closes the stream once the agent has spoken, and Twilio’s next request dials the business’s number', async () => {
+    svc.fake.script.chat.push({ tool_calls: [{ name: 'transfer_to_human', arguments: { reason: 'billing question' } }] }, { text: 'Transferring you now.' });
+    const call = await FakeTwilioCall.dial({ business_id: 'desk' });
+    call.say(spokenUlaw());
+    expect(await call.closed).toBe(1000);
+    const played = call.received.filter((m) => m.event === 'media').length;
+    call.end();
+    expect(played).toBeGreaterThan(0); // the agent's words went out before the stream closed
+    await expect.poll(async () => (await callOf(call.callSid, 'desk')).end_reason).toBe('transferred');
+    expect(await afterStream(call.callSid)).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Number>+15550100777</Number></Dial></Response>');
+    // Once only: a repeated request (or any other call) just hangs up.
+    expect(await afterStream(call.callSid)).toContain('<Response><Hangup/></Response>');
+  });
+
+  it('hangs up after a stream that ended without a transfer', async () => {
+    const call = await FakeTwilioCall.dial({ business_id: 'desk' });
+    call.say(spokenUlaw());
+    await call.waitFor((m) => m.event === 'media');
+    call.hangUp();
+    await call.closed;
+    call.end();
+    expect(await afterStream(call.callSid)).toContain('<Response><Hangup/></Response>');
+  });
+
+  it('takes an E.164 number or a SIP URI as transfer_to, and refuses anything else', async () => {
+    const put = (transfer_to: unknown) => svc.api('/v1/businesses/desk2', { method: 'PUT', json: { ...SIMPLE_BUSINESS, transfer_to } });
+    expect((await put('sip:support@pbx.example.com')).status).toBe(201);
+    expect((await put(null)).status).toBe(200); // updated
+    const bad = await put('555-0100');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('transfer_to');
+  });
+});
+
 describe('Twilio with TWILIO_AUTH_TOKEN set', () => {
   let signed: TestService;
   const token = 'twilio-auth-token-for-tests';
@@ -293,6 +341,11 @@ describe('Twilio with TWILIO_AUTH_TOKEN set', () => {
     expect(forged.status).toBe(403);
     const unsigned = await signed.api(path, { key: null, method: 'POST', body: new URLSearchParams(params) });
     expect(unsigned.status).toBe(403);
+  });
+
+  it('refuses an unsigned request for what comes after the stream', async () => {
+    const res = await signed.api('/v1/twilio/stream-ended?business_id=acme', { key: null, method: 'POST', body: new URLSearchParams({ CallSid: 'CA9' }) });
+    expect(res.status).toBe(403);
   });
 
   it('refuses a media stream without the token from our TwiML', async () => {

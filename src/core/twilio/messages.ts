@@ -51,12 +51,28 @@ function xmlAttr(v: string): string {
   return v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** `<Connect><Stream>` to the media stream, with the parameters it needs (query strings are not allowed). */
-export function connectStreamTwiml(streamUrl: string, parameters: Readonly<Record<string, string>>): string {
+const TWIML = '<?xml version="1.0" encoding="UTF-8"?>';
+
+/**
+ * `<Connect><Stream>` to the media stream, with the parameters it needs (query strings are not
+ * allowed). When we close the stream, Twilio asks `actionUrl` what the call does next.
+ */
+export function connectStreamTwiml(streamUrl: string, parameters: Readonly<Record<string, string>>, actionUrl: string): string {
   const params = Object.entries(parameters)
     .map(([name, value]) => `<Parameter name="${xmlAttr(name)}" value="${xmlAttr(value)}"/>`)
     .join('');
-  return `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${xmlAttr(streamUrl)}">${params}</Stream></Connect></Response>`;
+  return `${TWIML}<Response><Connect action="${xmlAttr(actionUrl)}"><Stream url="${xmlAttr(streamUrl)}">${params}</Stream></Connect></Response>`;
+}
+
+/** After the stream: bridge the caller to a person (an E.164 number or a SIP URI), or hang up. */
+export function afterStreamTwiml(transferTo: string | null): string {
+  if (!transferTo) return `${TWIML}<Response><Hangup/></Response>`;
+  const target = transferTo.startsWith('sip') ? `<Sip>${xmlText(transferTo)}</Sip>` : `<Number>${xmlText(transferTo)}</Number>`;
+  return `${TWIML}<Response><Dial>${target}</Dial></Response>`;
+}
+
+function xmlText(v: string): string {
+  return v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** DTMF digits pressed in a row become one user text item, e.g. "[DTMF] 1234#". */

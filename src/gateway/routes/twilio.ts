@@ -9,6 +9,8 @@
  *   mode). The agent's audio goes out as 20 ms frames paced in real time with marks, so we know
  *   what was played; on barge-in Twilio gets `clear` and the driver learns what was heard.
  *   DTMF digits reach the agent as a user text item ("[DTMF] 1").
+ * - POST /v1/twilio/stream-ended: <Connect>'s action, asked when the stream closes. After
+ *   transfer_to_human it dials the business's `transfer_to`; otherwise it hangs up.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -17,7 +19,7 @@ import { z } from 'zod';
 import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
-import { connectStreamTwiml, dtmfText, parseTwilioMessage, twilioOut, type TwilioInbound } from '../../core/twilio/messages';
+import { afterStreamTwiml, connectStreamTwiml, dtmfText, parseTwilioMessage, twilioOut, type TwilioInbound } from '../../core/twilio/messages';
 import { FRAME_MS, TwilioPlayout } from '../../core/twilio/playout';
 import { streamToken, validStreamToken, validTwilioSignature } from '../../core/twilio/signature';
 import { ApiError } from '../../errors';
@@ -31,6 +33,8 @@ import type { Services } from '../services';
 
 /** Frames sent ahead of real time, so network jitter does not starve Twilio's player. */
 const LEAD_FRAMES = 2;
+/** How long Twilio has to ask /v1/twilio/stream-ended after the stream closes for a transfer. */
+const TRANSFER_TTL_S = 300;
 /** Digits pressed within this long of each other reach the agent as one item ("[DTMF] 1234"). */
 const DTMF_GAP_MS = 1_000;
 
@@ -45,32 +49,49 @@ export async function twilioRoutes(root: FastifyInstance, s: Services) {
     });
     const app = plain.withTypeProvider<ZodTypeProvider>();
 
+    const webhook = {
+      querystring: z.object({ business_id: z.string().min(1) }),
+      body: z.record(z.string(), z.string()).optional(),
+    };
+    /** Twilio's form parameters, once X-Twilio-Signature is checked (when TWILIO_AUTH_TOKEN is set). */
+    const signedParams = (req: FastifyRequest): Record<string, string> => {
+      const params = (req.body ?? {}) as Record<string, string>;
+      const token = s.config.twilioAuthToken;
+      const sig = req.headers['x-twilio-signature'];
+      if (token && !validTwilioSignature(token, Array.isArray(sig) ? sig[0] : sig, publicBase(s, req) + req.url, params)) {
+        throw new ApiError(403, 'permission_error', 'invalid_twilio_signature', 'X-Twilio-Signature does not match this request (check TWILIO_AUTH_TOKEN and PUBLIC_URL).');
+      }
+      return params;
+    };
+
     app.post(
       '/v1/twilio/voice',
-      {
-        schema: {
-          tags: ['telephony'],
-          summary: 'Twilio voice webhook: TwiML connecting the call to the media stream',
-          querystring: z.object({ business_id: z.string().min(1) }),
-          body: z.record(z.string(), z.string()).optional(),
-        },
-      },
+      { schema: { tags: ['telephony'], summary: 'Twilio voice webhook: TwiML connecting the call to the media stream', ...webhook } },
       async (req, reply) => {
-        const params = req.body ?? {};
+        const params = signedParams(req);
         const token = s.config.twilioAuthToken;
-        if (token) {
-          const sig = req.headers['x-twilio-signature'];
-          if (!validTwilioSignature(token, Array.isArray(sig) ? sig[0] : sig, publicBase(s, req) + req.url, params)) {
-            throw new ApiError(403, 'permission_error', 'invalid_twilio_signature', 'X-Twilio-Signature does not match this request (check TWILIO_AUTH_TOKEN and PUBLIC_URL).');
-          }
-        }
         const businessId = req.query.business_id;
         if (!(await s.businesses.get(businessId))) throw ApiError.notFound('business', businessId);
         const callSid = params['CallSid'] ?? '';
-        const streamUrl = `${publicBase(s, req).replace(/^http/, 'ws')}/v1/twilio/media-stream`;
+        const base = publicBase(s, req);
+        const streamUrl = `${base.replace(/^http/, 'ws')}/v1/twilio/media-stream`;
+        const actionUrl = `${base}/v1/twilio/stream-ended?business_id=${encodeURIComponent(businessId)}`;
         const parameters: Record<string, string> = { business_id: businessId, call_sid: callSid, from: params['From'] ?? '', to: params['To'] ?? '' };
         if (token) parameters['token'] = streamToken(token, businessId, callSid);
-        return reply.type('text/xml').send(connectStreamTwiml(streamUrl, parameters));
+        return reply.type('text/xml').send(connectStreamTwiml(streamUrl, parameters, actionUrl));
+      },
+    );
+
+    // <Connect action>: Twilio asks what comes next once our stream has closed.
+    app.post(
+      '/v1/twilio/stream-ended',
+      { schema: { tags: ['telephony'], summary: 'After the media stream: TwiML that transfers the caller to a person, or hangs up', ...webhook } },
+      async (req, reply) => {
+        const params = signedParams(req);
+        const callSid = params['CallSid'] ?? '';
+        const target = callSid ? await s.redis.getdel(s.keys.twilioTransfer(callSid)) : null;
+        if (target) req.log.info({ call_sid: callSid, business_id: req.query.business_id }, 'twilio call transferred');
+        return reply.type('text/xml').send(afterStreamTwiml(target));
       },
     );
 
@@ -96,6 +117,8 @@ class TwilioStream {
   private digits = '';
   private dtmfTimer: NodeJS.Timeout | null = null;
   private endReason = 'twilio_disconnected';
+  private callSid = '';
+  private transferTo: string | null = null;
   private closed = false;
   private readonly onHangup = (id: string) => {
     if (id !== this.call?.id) return;
@@ -148,6 +171,7 @@ class TwilioStream {
   private async start(start: Extract<TwilioInbound, { event: 'start' }>['start']): Promise<void> {
     if (this.driver) return;
     this.streamSid = start.streamSid;
+    this.callSid = start.callSid;
     const p = start.customParameters;
     const businessId = p['business_id'] ?? '';
     const token = this.s.config.twilioAuthToken;
@@ -163,6 +187,7 @@ class TwilioStream {
       return;
     }
     const metadata = { channel: 'twilio', call_sid: start.callSid, stream_sid: start.streamSid, from: p['from'] ?? '', to: p['to'] ?? '' };
+    this.transferTo = business.transfer_to ?? null;
     const { record } = await createCall(this.s, { business_id: business.id, metadata });
     this.call = await this.phoneSession(record);
     this.log = this.log.child({ call_id: record.id });
@@ -191,7 +216,22 @@ class TwilioStream {
         this.endReason = reason;
         this.socket.close(1000, reason.slice(0, 100));
       },
+      transfer: (reason) => this.enqueue(() => this.transfer(reason)),
     });
+  }
+
+  /**
+   * transfer_to_human, after the agent's last words have played: closing the stream ends
+   * <Connect>, and Twilio then asks /v1/twilio/stream-ended, which dials the business's
+   * transfer_to. A business without one only has the transfer recorded.
+   */
+  private async transfer(reason: string | undefined): Promise<void> {
+    if (this.closed) return;
+    if (!this.transferTo) return void this.log.warn({ reason }, 'transfer_to_human without a transfer_to number: recorded only');
+    await this.s.redis.set(this.s.keys.twilioTransfer(this.callSid), this.transferTo, 'EX', TRANSFER_TTL_S);
+    this.log.info({ reason, transfer_to: this.transferTo }, 'transferring the caller');
+    this.endReason = 'transferred';
+    this.socket.close(1000, 'transfer');
   }
 
   private onDriverEvent(e: ServerEvent): void {

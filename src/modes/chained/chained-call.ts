@@ -22,7 +22,7 @@ import { clientResultKey } from '../../tools/executor';
 import { ApiError } from '../../errors';
 import { overrideSession } from '../../gateway/call-factory';
 import type { Services } from '../../gateway/services';
-import type { CallDriver, DriverHost } from '../driver';
+import { carryOutCallAction, type CallDriver, type DriverHost } from '../driver';
 import { HeardHistory, totalAudioMs } from './heard-history';
 import { createTurn, sentMs, spokenSentences, vadOptions, type Turn } from './turn';
 
@@ -421,14 +421,13 @@ export class ChainedCall implements CallDriver {
     if (turn.action) this.carryOut(turn);
   }
 
-  /** end_call: hang up once the goodbye has played (audio is sent ahead of real time). */
+  /** end_call / transfer_to_human, once the answer has played (audio is sent ahead of real time). */
   private carryOut(turn: Turn) {
     const { action, reason } = turn.action!;
     const sent = sentMs(turn);
     const remainingMs = Math.max(0, sent - playedMs(sent, turn.firstAudioAt, Date.now()));
     void this.s.stageLog.write({ call_id: this.call.id, turn_id: turn.id, stage: 'gateway', event: 'completed', data: { call_action: action, reason: reason ?? null, after_ms: Math.round(remainingMs) } });
-    if (action === 'end') setTimeout(() => this.host.hangup('end_call'), remainingMs).unref();
-    // A transfer is recorded in the stage log; bridging to a human is the telephony layer's job.
+    carryOutCallAction(this.host, action, reason, remainingMs, () => this.closed);
   }
 
   private retire(turn: Turn) {

@@ -13,7 +13,7 @@ import type { Session } from '../../contracts/session';
 import { inputEvents, newId, stamp, type UpstreamClientEvent, type UpstreamEvent } from '../../core/protocol';
 import type { Services } from '../../gateway/services';
 import { ChainedCall } from '../chained/chained-call';
-import type { CallDriver, DriverHost } from '../driver';
+import { carryOutCallAction, type CallDriver, type DriverHost } from '../driver';
 import { guardItemCreate, guardResponseCreate, guardSessionUpdate, type GuardContext } from './guards';
 import { RealtimeHistory } from './history';
 import { PlayedAudioTracker } from './played-audio';
@@ -277,15 +277,14 @@ export class RealtimeCall implements CallDriver {
       .catch((err: Error) => this.s.log.warn({ call_id: this.call.id, err: err.message }, 'realtime tool hand-back failed'));
   }
 
-  /** end_call: hang up once the goodbye has played (audio arrives ahead of real time). */
+  /** end_call / transfer_to_human, once the answer has played (audio arrives ahead of real time). */
   private carryOutCallAction(responseId: string): void {
     const { action, reason } = this.callAction!;
     this.callAction = null;
     const played = this.played.played(bytesPerMs(this.session.output_audio_format));
     const remainingMs = played ? Math.max(0, played.sentMs - played.audioEndMs) : 0;
     this.stage.callAction({ call_action: action, reason: reason ?? null, after_ms: Math.round(remainingMs) }, responseId);
-    if (action === 'end') setTimeout(() => !this.closed && this.host.hangup('end_call'), remainingMs).unref();
-    // A transfer is recorded in the stage log; bridging to a human is the telephony layer's job.
+    carryOutCallAction(this.host, action, reason, remainingMs, () => this.closed);
   }
 
   private async onSessionUpdated(): Promise<void> {
