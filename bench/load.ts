@@ -18,6 +18,9 @@
  * - gateway CPU (per call, % of one core) and RSS growth per active call (/proc of its pid);
  * - Redis commands per turn (INFO stats of the private server, everything: BullMQ included).
  * --scale: N=200 with 1 and then 2 worker processes per stage (throughput and latency).
+ * --barge-calls N (default 50, 0 = off): a barge-in scenario: every answer is long and streamed
+ *   slowly (LLM 20 ms per token), so the barge-in catches it still active and has to stop it
+ *   everywhere; its added-latency figures are not comparable with the other rows.
  *
  * The load generator, the fake provider, the gateway and the workers share this machine's cores:
  * the numbers at high N include the generator's own load.
@@ -305,6 +308,7 @@ async function turnsOf(gatewayUrl: string, callId: string): Promise<Waterfall[]>
 }
 
 export interface PhaseResult {
+  scenario: 'load' | 'barge' | 'scale';
   calls: number;
   workers_per_stage: number;
   turns_expected: number;
@@ -328,7 +332,7 @@ export interface PhaseResult {
   stage_p50_ms: Record<string, number | null>;
 }
 
-async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[], perStage: number): Promise<PhaseResult> {
+async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[], perStage: number, scenario: PhaseResult['scenario'] = 'load'): Promise<PhaseResult> {
   const pacer = new Pacer();
   const ids = await Promise.all(Array.from({ length: n }, () => createCall(dep.gatewayUrl)));
   const before = procStats(dep.gateway.pid);
@@ -371,6 +375,7 @@ async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[],
   const cpuS = after.cpuS - before.cpuS;
   const q = (xs: number[]) => ({ p50: percentile(xs, 50), p95: percentile(xs, 95), p99: percentile(xs, 99), n: xs.length });
   return {
+    scenario,
     calls: n,
     workers_per_stage: perStage,
     turns_expected: n * 3,
@@ -427,9 +432,27 @@ const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 const f = (x: number | null) => (x === null ? '-' : x.toFixed(0));
 const ratio = (a: number | null, b: number | null) => (a === null || b === null || b <= 0 ? '-' : (a / b).toFixed(1) + '×');
 
+const LONG_ANSWER =
+  'Sure. Our opening hours are nine to five on weekdays. On Saturdays we open at ten and close at four. We are closed on Sundays and on public holidays. Is there anything else I can help you with today?';
+
+/** Runs `fn` with every answer long and slowly streamed, so a barge-in finds it still going. */
+async function withLongAnswers<T>(fake: FakeOpenAI, answers: number, fn: () => Promise<T>): Promise<T> {
+  const delays = fake.script.delays;
+  fake.script.delays = { ...delays, llmTokenMs: 20 };
+  fake.script.chat.push(...Array.from({ length: answers + 10 }, () => ({ text: LONG_ANSWER })));
+  try {
+    return await fn();
+  } finally {
+    fake.script.delays = delays;
+    fake.script.chat.length = 0;
+    fake.requests.length = 0;
+  }
+}
+
 async function main() {
   const ns = arg('calls', '1,50,200,500').split(',').filter(Boolean).map(Number);
   const scale = process.argv.includes('--scale');
+  const bargeCalls = Number(arg('barge-calls', '50'));
   const { frames, onsetFrame, pcm16k } = loadSpeech();
   onsetMs = onsetFrame * 20;
   const fake = await startFakeOpenAI();
@@ -450,6 +473,11 @@ async function main() {
         fake.requests.length = 0;
         console.error(`N=${n}: ${JSON.stringify({ ...r, baseline_ms: b })}`);
       }
+      if (bargeCalls > 0) {
+        const r = await withLongAnswers(fake, bargeCalls * 3, () => phase(dep, rds.redis, bargeCalls, frames, 1, 'barge'));
+        rows.push({ ...r, baseline_ms: { p50: null, p95: null, p99: null, n: 0 } });
+        console.error(`barge N=${bargeCalls}: ${JSON.stringify(r)}`);
+      }
     } finally {
       await dep.stop();
     }
@@ -458,7 +486,7 @@ async function main() {
         await rds.redis.flushall();
         const d = await deploy(fake, rds.url, `bench${per}`, per);
         try {
-          const r = await phase(d, rds.redis, 200, frames, per);
+          const r = await phase(d, rds.redis, 200, frames, per, 'scale');
           rows.push({ ...r, baseline_ms: { p50: null, p95: null, p99: null, n: 0 } });
           fake.requests.length = 0;
           console.error(`scale ${per}/stage: ${JSON.stringify(r)}`);
@@ -475,13 +503,13 @@ async function main() {
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), machine, delays: DELAYS, rows }, null, 2));
   console.log(`\nload: ${new Date().toISOString()} on ${machine}; fake delays ${JSON.stringify(DELAYS)} (${CONFIGURED_MS} ms configured per turn)\n`);
-  console.log('| calls | workers/stage | turns ok | added p50/p95/p99 ms | baseline p50/p95/p99 ms | ratio p50/p95 | barge-in → speech_started p50/p95/p99 ms | → last old audio p50/p95 ms | → cancelled p50/p95 ms (n) | gw CPU % (total / per call) | gw RSS KB per call (peak MB) | Redis cmds/turn | turns/s |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| scenario | calls | workers/stage | turns ok | added p50/p95/p99 ms | baseline p50/p95/p99 ms | ratio p50/p95 | barge-in → speech_started p50/p95/p99 ms | → last old audio p50/p95 ms | → cancelled p50/p95 ms (n) | gw CPU % (total / per call) | gw RSS KB per call (peak MB) | Redis cmds/turn | turns/s |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const a = r.added_ms;
     const b = r.baseline_ms;
     console.log(
-      `| ${r.calls} | ${r.workers_per_stage} | ${r.turns_completed}/${r.turns_expected} | ${f(a.p50)} / ${f(a.p95)} / ${f(a.p99)} | ${b.n ? `${f(b.p50)} / ${f(b.p95)} / ${f(b.p99)}` : '-'} | ${b.n ? `${ratio(a.p50, b.p50)} / ${ratio(a.p95, b.p95)}` : '-'} | ${f(r.barge_in_ms.p50)} / ${f(r.barge_in_ms.p95)} / ${f(r.barge_in_ms.p99)} | ${f(r.barge_last_audio_ms.p50)} / ${f(r.barge_last_audio_ms.p95)} | ${f(r.barge_cancel_ms.p50)} / ${f(r.barge_cancel_ms.p95)} (${r.barge_cancel_ms.n}) | ${r.gateway_cpu_pct_total} / ${r.gateway_cpu_pct_per_call} | ${r.gateway_rss_kb_per_call} (${r.gateway_rss_peak_mb}) | ${r.redis_cmds_per_turn} | ${r.turns_per_s} |`,
+      `| ${r.scenario} | ${r.calls} | ${r.workers_per_stage} | ${r.turns_completed}/${r.turns_expected} | ${f(a.p50)} / ${f(a.p95)} / ${f(a.p99)} | ${b.n ? `${f(b.p50)} / ${f(b.p95)} / ${f(b.p99)}` : '-'} | ${b.n ? `${ratio(a.p50, b.p50)} / ${ratio(a.p95, b.p95)}` : '-'} | ${f(r.barge_in_ms.p50)} / ${f(r.barge_in_ms.p95)} / ${f(r.barge_in_ms.p99)} | ${f(r.barge_last_audio_ms.p50)} / ${f(r.barge_last_audio_ms.p95)} | ${f(r.barge_cancel_ms.p50)} / ${f(r.barge_cancel_ms.p95)} (${r.barge_cancel_ms.n}) | ${r.gateway_cpu_pct_total} / ${r.gateway_cpu_pct_per_call} | ${r.gateway_rss_kb_per_call} (${r.gateway_rss_peak_mb}) | ${r.redis_cmds_per_turn} | ${r.turns_per_s} |`,
     );
   }
 }
