@@ -43,6 +43,11 @@ const EnvSchema = z.object({
   WORKERS: csv.pipe(z.array(z.enum(STAGES))).default([...STAGES]),
   TWILIO_AUTH_TOKEN: optionalString,
   PUBLIC_URL: optionalUrl,
+  /**
+   * How the other gateways reach this one (HTTP-driven calls are forwarded to the gateway that
+   * drives them). Default: http://<HOST, or the hostname when HOST is 0.0.0.0>:<port listened on>.
+   */
+  GATEWAY_URL: optionalUrl,
   /** Standalone worker processes serve GET /metrics on this port (the gateway serves its own). */
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
@@ -71,6 +76,7 @@ export interface Config {
   workers: Stage[];
   twilioAuthToken: string | undefined;
   publicUrl: string | undefined;
+  gatewayUrl: string | undefined;
   metricsPort: number | undefined;
 }
 
@@ -141,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: e.WORKERS,
     twilioAuthToken: e.TWILIO_AUTH_TOKEN,
     publicUrl: e.PUBLIC_URL,
+    gatewayUrl: e.GATEWAY_URL,
     metricsPort: e.METRICS_PORT,
   };
 }

@@ -93,6 +93,7 @@ export class Keys {
   callCancel(callId: string) { return `${this.call(callId)}:cancelled`; }
   callAudio(callId: string, turnId: string) { return `${this.call(callId)}:audio:${turnId}`; }
   cancelChannel() { return `${this.prefix}:cancel`; }
+  hangupChannel() { return `${this.prefix}:hangup`; }
   /** Where a Twilio call goes once our stream closes (transfer_to_human), by CallSid. */
   twilioTransfer(callSid: string) { return `${this.prefix}:twilio:transfer:${callSid}`; }
 

@@ -1,7 +1,8 @@
 /**
  * The Fastify app factory: plugins and routes, no listen(). main.ts (or a test) listens.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { hostname } from 'node:os';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -29,6 +30,8 @@ import { toolRoutes } from './routes/tools';
 import { selectSubprotocol } from '../core/protocol';
 import { registerSecurity } from '../security';
 import { auditRoutes } from './routes/audit';
+import { callSessions } from './sessions/call-sessions';
+import { CallDrivenElsewhere, forwardToOwner } from './sessions/ownership';
 
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
@@ -81,6 +84,11 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
     },
   });
 
+  // From now on this gateway claims the HTTP calls it drives under the address its peers use.
+  app.addHook('onListen', async () => {
+    callSessions(s).ownership.selfUrl = gatewayUrl(s.config, app.server.address());
+  });
+
   const typed = app.withTypeProvider<ZodTypeProvider>();
   await registerSecurity(app, s); // size and rate limits: before any route is added
   for (const plugin of ROUTES) await plugin(typed, s);
@@ -88,7 +96,19 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
   return app;
 }
 
-function errorHandler(this: FastifyInstance, err: FastifyError | ApiError, _req: unknown, reply: import('fastify').FastifyReply) {
+function gatewayUrl(config: Services['config'], addr: ReturnType<FastifyInstance['server']['address']>): string {
+  if (config.gatewayUrl) return config.gatewayUrl.replace(/\/$/, '');
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function errorHandler(this: FastifyInstance, err: FastifyError | ApiError | CallDrivenElsewhere, req: FastifyRequest, reply: FastifyReply): FastifyReply | void {
+  if (err instanceof CallDrivenElsewhere) {
+    // Not an error for the client: another gateway drives the call, and answers for it.
+    forwardToOwner(req, reply, err).catch((e: ApiError) => errorHandler.call(this, e, req, reply));
+    return reply;
+  }
   if (err instanceof ApiError) {
     reply.code(err.status).headers(err.headers).send(err.toBody());
     return;

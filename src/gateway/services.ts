@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { BusinessStore } from '../adapters/business-store';
 import { CallStore } from '../adapters/call-store';
+import { HangupBus } from '../adapters/hangups';
 import { CancelWatcher } from '../adapters/cancel';
 import { OutputStream } from '../adapters/output-stream';
 import { closeQueues, createQueues, type Queues } from '../adapters/queues';
@@ -33,8 +34,12 @@ export interface Services {
   concurrency: ConcurrencyLimiter;
   /** Rate, size and audio limits; mutable so a test can tighten them. */
   limits: SecurityLimits;
-  /** Process-local signals between routes and live sockets (e.g. 'hangup' with a call id). */
+  /**
+   * Process-local signals between routes and live sockets: 'hangup' (call id) closes the call's
+   * transports here. Raise it through `hangups`, which reaches every gateway.
+   */
   events: EventEmitter;
+  hangups: HangupBus;
   /** Live workers per stage in this process (for /readyz). */
   localWorkers: () => Record<string, number>;
   close(): Promise<void>;
@@ -50,6 +55,8 @@ export async function createServices(
   const keys = new Keys(config.redisPrefix);
   const queues = createQueues(redis, keys);
   const cancel = await CancelWatcher.start(redis, keys);
+  const events = new EventEmitter().setMaxListeners(0);
+  const hangups = await HangupBus.start(redis, keys, events);
   const businesses = new BusinessStore(redis, keys);
   // Transcripts and stage logs are redacted at the store, whoever writes them.
   const filters: CallFilters = new CallFilters(async (callId) => {
@@ -79,10 +86,12 @@ export async function createServices(
     audit,
     concurrency: new ConcurrencyLimiter(redis, keys),
     limits: defaultSecurityLimits(),
-    events: new EventEmitter().setMaxListeners(0),
+    events,
+    hangups,
     localWorkers,
     async close() {
       await cancel.close();
+      hangups.close();
       await closeQueues(queues);
       redis.disconnect();
     },

@@ -48,13 +48,7 @@ export async function startService(o: { workers?: boolean; env?: Record<string, 
     app,
     fake,
     workers,
-    api(path, init = {}) {
-      const { json, key, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      if (key !== null) headers.set('authorization', `Bearer ${key ?? ADMIN_KEY}`);
-      if (json !== undefined) headers.set('content-type', 'application/json');
-      return fetch(url + path, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
-    },
+    api: apiClient(url),
     async stop() {
       await app.close();
       await workers.close();
@@ -68,6 +62,37 @@ export async function startService(o: { workers?: boolean; env?: Record<string, 
       } while (cursor !== '0');
       await services.close();
       await fake.close();
+    },
+  };
+}
+
+type Api = TestService['api'];
+
+function apiClient(url: string): Api {
+  return (path, init = {}) => {
+    const { json, key, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (key !== null) headers.set('authorization', `Bearer ${key ?? ADMIN_KEY}`);
+    if (json !== undefined) headers.set('content-type', 'application/json');
+    return fetch(url + path, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  };
+}
+
+/** A second gateway (no workers) on the same Redis prefix and provider: a multi-gateway deployment. */
+export async function startPeerGateway(svc: TestService): Promise<{ url: string; services: Services; api: Api; stop(): Promise<void> }> {
+  const log = createLogger(svc.config.logLevel);
+  const services = await createServices(svc.config, log, () => ({}));
+  const app = await buildApp(services);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  return {
+    url,
+    services,
+    api: apiClient(url),
+    async stop() {
+      await app.close();
+      await services.close();
     },
   };
 }

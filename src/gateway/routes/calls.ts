@@ -53,7 +53,7 @@ export function callRoutes(root: FastifyInstance, s: Services) {
     if (!call) throw ApiError.notFound('call', req.params.id);
     requireCallAccess(p, call);
     const ended = await s.calls.end(call.id, 'hangup', actorOf(p));
-    s.events.emit('hangup', call.id);
+    await s.hangups.publish(call.id);
     return { ...ended, object: 'call' };
   });
 }

@@ -171,7 +171,7 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
       await driver.close(reason);
       await recorder.flushed(); // an SSE reader that sees the call ended has all its events
       await s.calls.end(call.id, reason);
-      s.events.emit('hangup', call.id); // SSE readers of this call drain and close
+      void s.hangups.publish(call.id); // SSE readers of this call drain and close
     });
     trackEnding(s, queue);
   });

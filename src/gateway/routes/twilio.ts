@@ -339,7 +339,7 @@ class TwilioStream {
     await this.driver.close(this.endReason);
     await this.recorder?.flushed(); // an SSE reader that sees the call ended has all its events
     await this.s.calls.end(this.call.id, this.endReason);
-    this.s.events.emit('hangup', this.call.id); // SSE readers of this call drain and close
+    void this.s.hangups.publish(this.call.id); // SSE readers of this call drain and close
     this.log.info({ reason: this.endReason }, 'twilio call ended');
   }
 }

@@ -2,7 +2,7 @@
  * Calls driven over plain HTTP (audio chunks, client events, one-shot turns) have no socket to
  * live in, so their call driver lives here: one CallSession per call in this gateway process,
  * created on first use and kept until hang-up, the end_call tool, or IDLE_MS without requests or
- * event-stream readers. Every server event the driver sends is recorded in the call's Redis event
+ * event-stream readers (ownership.ts keeps it to one gateway). Every server event the driver sends is recorded in the call's Redis event
  * stream (for SSE) and handed to in-process listeners (the one-shot turns route), in order.
  */
 import { EventEmitter } from 'node:events';
@@ -17,6 +17,7 @@ import type { CallDriver } from '../../modes/driver';
 import type { Services } from '../services';
 import { AudioInput } from './audio-input';
 import { CallEventLog, CallEventRecorder } from './event-log';
+import { CallDrivenElsewhere, CallOwnership } from './ownership';
 
 export const IDLE_MS = 10 * 60_000;
 
@@ -186,6 +187,8 @@ export class CallSessions {
   readonly eventLog: CallEventLog;
   /** 'ended' (callId, reason) after a session's last event is recorded. */
   readonly signals = new EventEmitter().setMaxListeners(0);
+  /** Which gateway drives each HTTP call (several gateways: one driver per call). */
+  readonly ownership: CallOwnership;
   private readonly sessions = new Map<string, CallSession>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly onHangup = (callId: string) => void this.sessions.get(callId)?.end('hangup');
@@ -198,6 +201,7 @@ export class CallSessions {
     s.events.on('hangup', this.onHangup);
     // Also the live sessions' heartbeat for the concurrent-call limit (a crashed gateway's calls then expire).
     const every = Math.min(60_000, s.concurrency.staleMs / 4, Math.max(1_000, idleMs / 4));
+    this.ownership = new CallOwnership(s.redis, s.keys, 3 * every);
     this.sweeper = setInterval(() => this.sweep(), every).unref();
   }
 
@@ -207,7 +211,8 @@ export class CallSessions {
 
   /**
    * The call's live session, or a new one (`manual`: turn detection off). A session keeps its
-   * turn-taking style for life; with `exact`, a live session of the other style is a 409.
+   * turn-taking style for life; with `exact`, a live session of the other style is a 409. When
+   * another gateway drives the call, throws CallDrivenElsewhere (the app forwards the request).
    */
   async open(callId: string, o: { manual: boolean; exact?: boolean }): Promise<CallSession> {
     const live = this.sessions.get(callId);
@@ -227,12 +232,17 @@ export class CallSessions {
     if (call.status === 'ended') throw ApiError.conflict(`Call '${callId}' has ended.`, 'call_ended');
     const business = await this.s.businesses.get(call.business_id);
     if (!business) throw ApiError.notFound('business', call.business_id);
+    const owner = await this.ownership.claim(callId);
+    if (owner) throw new CallDrivenElsewhere(callId, owner);
     const again = this.sessions.get(callId); // another request may have opened it meanwhile
     if (again && !again.ended) return this.open(callId, o);
     const session = new CallSession(this.s, call, business, o.manual, this.eventLog, (reason) => {
-      if (this.sessions.get(callId) === session) this.sessions.delete(callId);
+      if (this.sessions.get(callId) === session) {
+        this.sessions.delete(callId);
+        void this.ownership.release(callId).catch(() => {});
+      }
       this.signals.emit('ended', callId, reason);
-      if (reason !== 'hangup') this.s.events.emit('hangup', callId); // close other transports of this call
+      if (reason !== 'hangup') void this.s.hangups.publish(callId); // close other transports of this call
     });
     this.sessions.set(callId, session);
     return session;
@@ -251,10 +261,15 @@ export class CallSessions {
 
   private sweep(): void {
     const now = Date.now();
+    const live: string[] = [];
     for (const session of this.sessions.values()) {
       if (session.idleFor(now) > this.idleMs) void session.end('idle_timeout');
-      else void this.s.concurrency.heartbeat(session.call.business_id, session.call.id).catch(() => {});
+      else {
+        live.push(session.call.id);
+        void this.s.concurrency.heartbeat(session.call.business_id, session.call.id).catch(() => {});
+      }
     }
+    void this.ownership.refresh(live).catch(() => {});
   }
 }
 
