@@ -35,11 +35,7 @@ export async function startService(o: { workers?: boolean; env?: Record<string, 
   const log = createLogger(config.logLevel);
   const workers = await startWorkers(config, log, o.workers === false ? [] : config.workers);
   const services = await createServices(config, log, () => workers.counts());
-  const app = await buildApp(services);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  const url = `http://127.0.0.1:${port}`;
+  const { app, url } = await listenGateway(services);
   return {
     url,
     wsUrl: url.replace('http', 'ws'),
@@ -68,6 +64,13 @@ export async function startService(o: { workers?: boolean; env?: Record<string, 
 
 type Api = TestService['api'];
 
+async function listenGateway(services: Services): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildApp(services);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  return { app, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` };
+}
+
 function apiClient(url: string): Api {
   return (path, init = {}) => {
     const { json, key, ...rest } = init;
@@ -82,10 +85,7 @@ function apiClient(url: string): Api {
 export async function startPeerGateway(svc: TestService): Promise<{ url: string; services: Services; api: Api; stop(): Promise<void> }> {
   const log = createLogger(svc.config.logLevel);
   const services = await createServices(svc.config, log, () => ({}));
-  const app = await buildApp(services);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const { app, url } = await listenGateway(services);
   return {
     url,
     services,

@@ -108,6 +108,17 @@ class FakeTwilioCall {
   }
 }
 
+/** A call in which the caller asks, hears the start of the answer, and hangs up. */
+async function hungUpCall(businessId: string): Promise<FakeTwilioCall> {
+  const call = await FakeTwilioCall.dial({ business_id: businessId });
+  call.say(spokenUlaw());
+  await call.waitFor((m) => m.event === 'media');
+  call.hangUp();
+  await call.closed;
+  call.end();
+  return call;
+}
+
 async function callOf(callSid: string, businessId = 'acme') {
   const list = (await (await svc.api(`/v1/calls?business_id=${businessId}`)).json()) as { data: { id: string; metadata: Record<string, unknown> }[] };
   const found = list.data.find((c) => c.metadata['call_sid'] === callSid);
@@ -193,12 +204,7 @@ describe('a simulated Twilio call', () => {
   });
 
   it('ends the call on stop, and DELETE hangs up a live stream', async () => {
-    const a = await FakeTwilioCall.dial({ business_id: 'acme' });
-    a.say(spokenUlaw());
-    await a.waitFor((m) => m.event === 'media');
-    a.hangUp();
-    await a.closed;
-    a.end();
+    const a = await hungUpCall('acme');
     await expect.poll(async () => (await callOf(a.callSid)).end_reason).toBe('caller_hung_up');
 
     const b = await FakeTwilioCall.dial({ business_id: 'acme' });
@@ -212,12 +218,7 @@ describe('a simulated Twilio call', () => {
   });
 
   it('records the phone call’s events, all but the audio, for SSE readers', async () => {
-    const call = await FakeTwilioCall.dial({ business_id: 'acme' });
-    call.say(spokenUlaw());
-    await call.waitFor((m) => m.event === 'media');
-    call.hangUp();
-    await call.closed;
-    call.end();
+    const call = await hungUpCall('acme');
     await expect.poll(async () => (await callOf(call.callSid)).status).toBe('ended');
     // The call has ended: the stream replays its events and ends by itself.
     const { id } = await callOf(call.callSid);
@@ -299,12 +300,7 @@ describe('transfer_to_human on a phone call', () => {
   });
 
   it('hangs up after a stream that ended without a transfer', async () => {
-    const call = await FakeTwilioCall.dial({ business_id: 'desk' });
-    call.say(spokenUlaw());
-    await call.waitFor((m) => m.event === 'media');
-    call.hangUp();
-    await call.closed;
-    call.end();
+    const call = await hungUpCall('desk');
     expect(await afterStream(call.callSid)).toContain('<Response><Hangup/></Response>');
   });
 
