@@ -110,7 +110,7 @@ export function functionCallItemId(assistantItemId: string, round: number, index
   return `${assistantItemId}_fc${round}_${index}`;
 }
 
-export function toolRoundOf(itemId: string): number | null {
+function toolRoundOf(itemId: string): number | null {
   const m = /_fc(\d+)_\d+$/.exec(itemId);
   return m ? Number(m[1]) : null;
 }

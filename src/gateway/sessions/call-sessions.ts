@@ -1,9 +1,10 @@
 /**
  * Calls driven over plain HTTP (audio chunks, client events, one-shot turns) have no socket to
- * live in, so their call driver lives here: one CallSession per call in this gateway process,
- * created on first use and kept until hang-up, the end_call tool, or IDLE_MS without requests or
- * event-stream readers (ownership.ts keeps it to one gateway). Every server event the driver sends is recorded in the call's Redis event
- * stream (for SSE) and handed to in-process listeners (the one-shot turns route), in order.
+ * live in, so their call driver lives here: one CallSession per call, in one gateway process
+ * (ownership.ts), created on first use and kept until hang-up, the end_call tool, or IDLE_MS
+ * without requests or event-stream readers. Every server event the driver sends is recorded in
+ * the call's Redis event stream (for SSE) and handed to in-process listeners (the one-shot turns
+ * route), in order.
  */
 import { EventEmitter } from 'node:events';
 import type { Business } from '../../contracts/business';
