@@ -299,6 +299,19 @@ describe('transfer_to_human on a phone call', () => {
     expect(await afterStream(call.callSid)).toContain('<Response><Hangup/></Response>');
   });
 
+  it('transfers a realtime-mode call the same way, once the upstream’s answer has played', async () => {
+    const tools = ((await (await svc.api('/v1/tools/customer_support')).json()) as { data: object[] }).data;
+    await svc.api('/v1/businesses/rtdesk', { method: 'PUT', json: { ...SIMPLE_BUSINESS, mode: 'realtime', session: { ...SIMPLE_BUSINESS.session, tools }, transfer_to: 'sip:desk@pbx.example.com' } });
+    svc.fake.script.chat.push({ tool_calls: [{ name: 'transfer_to_human', arguments: {} }] }, { text: 'Transferring you now.' });
+    const call = await FakeTwilioCall.dial({ business_id: 'rtdesk' });
+    call.say(spokenUlaw());
+    expect(await call.closed).toBe(1000);
+    call.end();
+    expect(call.received.some((m) => m.event === 'media')).toBe(true);
+    await expect.poll(async () => (await callOf(call.callSid, 'rtdesk')).end_reason).toBe('transferred');
+    expect(await afterStream(call.callSid)).toContain('<Dial><Sip>sip:desk@pbx.example.com</Sip></Dial>');
+  });
+
   it('hangs up after a stream that ended without a transfer', async () => {
     const call = await hungUpCall('desk');
     expect(await afterStream(call.callSid)).toContain('<Response><Hangup/></Response>');
