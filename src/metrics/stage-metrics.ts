@@ -46,6 +46,7 @@ export function observeStageEntry(e: StageLogEntry, readLog?: ReadCallLog): void
     }
     if ((e.event === 'completed' || e.event === 'failed' || e.event === 'cancelled') && ms !== null) {
       if (e.stage === 'tool') {
+        if (d.reused === true) return; // a redelivered job reusing a finished run: no new tool call
         const tool = typeof d.name === 'string' ? d.name : 'unknown';
         m.toolDuration.observe({ tool, outcome: e.event }, seconds(ms));
         m.toolCalls.inc({ tool, outcome: e.event });

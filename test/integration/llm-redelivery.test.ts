@@ -11,6 +11,7 @@ import { jobId } from '../../src/adapters/queues';
 import { OutputStream, functionCallItemId } from '../../src/adapters/output-stream';
 import { dedicatedConnection } from '../../src/adapters/redis';
 import { newId } from '../../src/core/protocol';
+import { stageMetrics } from '../../src/metrics/registry';
 import { runToolCall, type ToolCall } from '../../src/tools/executor';
 import { chatRequests, newCall } from '../helpers/calls';
 import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
@@ -117,6 +118,8 @@ describe('a turn with a tool', () => {
 
   it('does not run a tool again that had finished when the worker died', async () => {
     const before = await tickets();
+    const counted = async () => (await stageMetrics.toolCalls.get()).values.find((v) => v.labels.tool === 'create_ticket')?.value ?? 0;
+    const countedBefore = await counted();
     const { t, out } = await redeliver('shop', async (t) => {
       const call = await askedForTicket(t);
       const business = (await svc.services.businesses.get('shop'))!;
@@ -126,6 +129,7 @@ describe('a turn with a tool', () => {
       svc.fake.script.chat.push({ tool_calls: [{ name: 'create_ticket', arguments: TICKET, id: 'call_second' }] }, { text: 'Your ticket is open.' });
     });
     expect(await tickets()).toBe(before + 1);
+    expect(await counted()).toBe(countedBefore + 1); // the metrics count the run once too
     expect(shown(out)).toBe('Let me check. Your ticket is open.');
     const toolLog = (await svc.services.stageLog.read(t.callId)).map((r) => r.entry).filter((e) => e.stage === 'tool');
     expect(toolLog.map((e) => [e.event, e.attempt, e.data?.['reused'] ?? false])).toEqual([
