@@ -42,6 +42,20 @@ describe('SentenceSplitter', () => {
     for (const size of [1, 2, 3, 5, 7, 11]) expect(feed(chunks(text, size)).all).toEqual(whole);
   });
 
+  it('ends the answer’s first piece at a clause once it is long enough, and only the first', () => {
+    const text = 'Our opening hours are nine to five on weekdays, ten to four on Saturdays, and we are closed on Sundays. Thanks, see you.';
+    const expected = ['Our opening hours are nine to five on weekdays,', 'ten to four on Saturdays, and we are closed on Sundays.', 'Thanks, see you.'];
+    expect(feed([text]).all).toEqual(expected);
+    for (const size of [1, 3, 5, 8]) expect(feed(chunks(text, size)).all).toEqual(expected);
+    // As soon as the comma arrives, not one token later.
+    expect(feed(['Our opening hours are nine to five on weekdays', ',']).perPush[1]).toEqual(['Our opening hours are nine to five on weekdays,']);
+  });
+
+  it('keeps a short first clause, and a number, with the rest', () => {
+    expect(feed(['Sure, our hours are nine to five. Ok']).all).toEqual(['Sure, our hours are nine to five.', 'Ok']);
+    expect(feed(['The total for your order of 1,', '000 units is due today. Ok']).all).toEqual(['The total for your order of 1,000 units is due today.', 'Ok']);
+  });
+
   it('cuts a long run without punctuation at a comma or space', () => {
     const long = 'word, '.repeat(60);
     const { all } = feed([long]);
