@@ -1,4 +1,7 @@
-/** `npm run fake-openai`: the fake OpenAI provider on its own (PORT, default 8090; HOST, default 127.0.0.1). */
+/**
+ * `npm run fake-openai`: the fake OpenAI provider on its own (PORT, default 8090; HOST, default
+ * 127.0.0.1; FAKE_DELAYS, JSON, optional).
+ */
 import { startFakeOpenAI } from './openai-server';
 
 const port = Number(process.env.PORT ?? 8090);
@@ -14,6 +17,8 @@ if (dialect !== undefined && dialect !== 'ga' && dialect !== 'beta' && dialect !
 }
 
 const fake = await startFakeOpenAI({ host, port, realtimeDialect: dialect ?? 'auto' });
+// FAKE_DELAYS='{"realtimeFirstDeltaMs":100}': fixed provider delays (see ScriptDelays), e.g. for a benchmark.
+if (process.env.FAKE_DELAYS) fake.script.delays = JSON.parse(process.env.FAKE_DELAYS) as typeof fake.script.delays;
 console.log(`fake OpenAI provider listening
   OPENAI_BASE_URL=${fake.url}
   REALTIME_URL=${fake.realtimeUrl}

@@ -47,7 +47,8 @@ function baseEnv(o: ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
-function start(name: string, args: string[], env: NodeJS.ProcessEnv, readyText: string): ServiceProcess {
+/** Any of the project's scripts (`args[0]`, under `node --import tsx`), ready once it prints `readyText`. */
+export function spawnProcess(name: string, args: string[], env: NodeJS.ProcessEnv, readyText: string): ServiceProcess {
   const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
@@ -85,13 +86,13 @@ function start(name: string, args: string[], env: NodeJS.ProcessEnv, readyText: 
 
 /** One stage worker in its own process (`workers/<stage>.ts`, as `npm run worker:<stage>`). */
 export function spawnWorker(stage: Stage, o: ProcessEnv): ServiceProcess {
-  return start(`${stage} worker`, [join('workers', `${stage}.ts`)], baseEnv(o), `${stage} worker running`);
+  return spawnProcess(`${stage} worker`, [join('workers', `${stage}.ts`)], baseEnv(o), `${stage} worker running`);
 }
 
 /** A gateway-only process (`WORKERS=`) on `port`, with `adminKey` as its admin key. */
 export function spawnGateway(o: ProcessEnv & { port: number; adminKey: string }): ServiceProcess {
   const env = { ...baseEnv(o), WORKERS: '', PORT: String(o.port), HOST: '127.0.0.1', ADMIN_API_KEY: o.adminKey };
-  return start('gateway', [join('src', 'main.ts')], env, 'voice agent ready');
+  return spawnProcess('gateway', [join('src', 'main.ts')], env, 'voice agent ready');
 }
 
 /** A TCP port that was free a moment ago (for a spawned gateway, which needs its port up front). */
