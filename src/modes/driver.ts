@@ -4,10 +4,20 @@
  * Drivers speak the internal (beta-shaped) event model; dialects are translated by the transport.
  */
 import type { ClientEvent, ServerEvent } from '../contracts/realtime';
+import type { Dialect } from '../core/protocol';
+
+/** An event's bytes as the realtime upstream sent them, valid as they are in its dialect. */
+export interface WireFrame {
+  dialect: Dialect;
+  bytes: Uint8Array;
+}
 
 export interface DriverHost {
-  /** Sends one server event to the client (the transport translates it to the client's dialect). */
-  send(event: ServerEvent): void;
+  /**
+   * Sends one server event to the client (the transport translates it to the client's dialect).
+   * With `frame`, a client of that dialect may be sent those bytes instead: the same event.
+   */
+  send(event: ServerEvent, frame?: WireFrame): void;
   /** Ends the connection from the server side (hang-up, end_call tool). */
   hangup(reason: string): void;
   /**

@@ -211,13 +211,18 @@ export function toUpstreamWire(event: UpstreamClientEvent, dialect: Dialect): Wi
  * wire object is returned untouched so the caller can forward or log it.
  */
 export type UpstreamEvent =
-  | { known: true; event: ServerEvent }
+  /** `frame`: the upstream's own bytes of an audio delta, valid as they are in the upstream's dialect. */
+  | { known: true; event: ServerEvent; frame?: Uint8Array }
   | { known: false; event: WireEvent; issue?: string };
 
 /** Null when the frame is not a JSON object with a string `type`. */
 export function parseUpstreamEvent(raw: unknown, dialect: Dialect): UpstreamEvent | null {
   const decoded = decodeJson(raw);
   if (!decoded.ok || !isRecord(decoded.value) || typeof decoded.value['type'] !== 'string') return null;
+  if (decoded.value['type'] === AUDIO_DELTA[dialect]) {
+    const fast = audioDelta(decoded.value, raw);
+    if (fast) return fast;
+  }
   const wire = decoded.value as WireEvent;
   let internal = dialect === 'ga' ? serverEventFromGa(wire) : wire;
   if (internal.type === 'session.created' || internal.type === 'session.updated') {
@@ -232,6 +237,24 @@ export function parseUpstreamEvent(raw: unknown, dialect: Dialect): UpstreamEven
     event: wire,
     issue: issue === undefined ? 'invalid' : `${dotted(issue.path) || '(event)'}: ${issue.message}`,
   };
+}
+
+const AUDIO_DELTA = { beta: 'response.audio.delta', ga: 'response.output_audio.delta' } as const;
+const AUDIO_DELTA_FIELDS = 7; // type, event_id, response_id, item_id, output_index, content_index, delta
+
+/**
+ * Audio deltas are most of a realtime call's traffic (50 calls: thousands of ~6 KB events a
+ * second). One with exactly the standard fields is checked here rather than by the schema, and
+ * keeps its bytes: a client of the upstream's dialect is sent them as they came (no stringify,
+ * no re-encoding), since relaying would rebuild the very same event.
+ */
+function audioDelta(v: Record<string, unknown>, raw: unknown): UpstreamEvent | null {
+  const { event_id, response_id, item_id, output_index, content_index, delta } = v;
+  if (Object.keys(v).length !== AUDIO_DELTA_FIELDS) return null;
+  if (typeof event_id !== 'string' || typeof response_id !== 'string' || typeof item_id !== 'string' || typeof delta !== 'string') return null;
+  if (!Number.isInteger(output_index) || (output_index as number) < 0 || !Number.isInteger(content_index) || (content_index as number) < 0) return null;
+  const event: ServerEvent = { type: 'response.audio.delta', event_id, response_id, item_id, output_index: output_index as number, content_index: content_index as number, delta };
+  return { known: true, event, ...(raw instanceof Uint8Array ? { frame: raw } : {}) };
 }
 
 const KNOWN_SERVER_TYPES = new Set<string>(ServerEventSchema.options.map((o) => o.shape.type.value));

@@ -15,7 +15,7 @@ import type { ServerEvent } from '../../contracts/realtime';
 import { inputEvents, negotiateDialect, parseClientEvent, parseSubprotocolHeader, toClientWireAll, type Dialect } from '../../core/protocol';
 import { ApiError } from '../../errors';
 import { createDriver } from '../../modes/create-driver';
-import type { CallDriver } from '../../modes/driver';
+import type { CallDriver, WireFrame } from '../../modes/driver';
 import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
 import { CallGuard, type GuardError } from '../../security/call-limits';
 import { createCall } from '../call-factory';
@@ -109,9 +109,10 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
   let closed = false;
   // Events are also recorded for SSE readers of the call (GET /v1/calls/:id/events).
   const recorder = new CallEventRecorder(callSessions(s).eventLog, call.id, log, { skipAudio: true });
-  const send = (e: ServerEvent) => {
+  const send = (e: ServerEvent, frame?: WireFrame) => {
     recorder.record(e);
     if (closed || socket.readyState !== socket.OPEN) return;
+    if (frame?.dialect === dialect) return socket.send(frame.bytes, { binary: false });
     for (const wire of toClientWireAll(e, dialect)) socket.send(JSON.stringify(wire));
   };
   const driver: CallDriver = createDriver(s, call, business, {

@@ -238,11 +238,11 @@ export class RealtimeCall implements CallDriver {
         this.played.sent(e.item_id, Buffer.byteLength(e.delta, 'base64'));
         break;
     }
-    this.relay(e);
+    this.relay(e, u.frame);
   }
 
-  private relay(e: ServerEvent): void {
-    this.host.send(e);
+  private relay(e: ServerEvent, frame?: Uint8Array): void {
+    this.host.send(e, frame && this.upstream ? { dialect: this.upstream.dialect, bytes: frame } : undefined);
     if (this.upstream?.dialect === 'beta') this.synthesizeItemDone(e);
     this.stage.observe(e);
     this.history.observe(e);
