@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { resample, Resampler } from '../src/core/audio/resample';
 import { Vad, VAD_DEFAULTS } from '../src/core/vad/vad';
 import { loadManifest, loadWavFixture } from '../test/fixtures/index';
+import { percentile } from './common';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'out', 'audio.json');
 const PAD = VAD_DEFAULTS.prefixPaddingMs;
@@ -29,10 +30,6 @@ const to16k = (name: string): Int16Array => {
   return rate === 16000 ? pcm : resample(pcm, rate, 16000);
 };
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
-}
 
 // ---- 1. throughput -------------------------------------------------------
 function throughput(): {
@@ -197,7 +194,7 @@ const result = {
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify(result, null, 1));
 
-const f0 = (x: number): string => x.toFixed(0);
+const f0 = (x: number | null): string => (x === null ? '-' : x.toFixed(0));
 console.log(`Audio core benchmark (${result.node}, ${f0(tp.seconds)} s of audio, 20 ms chunks)\n`);
 console.table({
   'resample 24k→16k + VAD (hot path)': { 'x real time': f0(tp.hotPathX) },

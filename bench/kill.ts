@@ -27,15 +27,12 @@ import { samplesToBuffer, synthesize } from '../test/fakes/synth';
 import { fixturePath } from '../test/fixtures';
 import { freePort, spawnGateway, spawnWorker, type ServiceProcess } from '../test/helpers/processes';
 import { startRedis } from './load';
+import { arg } from './common';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'out', 'kill.json');
 const ADMIN = 'kill-admin-key-0123456789';
 const STAGES: Stage[] = ['stt', 'llm', 'tts'];
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 
 function utterance(): Buffer {
   const { pcm, sampleRate } = parseWav(readFileSync(fixturePath('hours_16k.wav')));
@@ -101,8 +98,8 @@ async function caller(url: string, audio: Buffer, stopAt: () => boolean): Promis
 }
 
 async function main() {
-  const kills = arg('kills', 20);
-  const calls = arg('calls', 8);
+  const kills = Number(arg('kills', '20'));
+  const calls = Number(arg('calls', '8'));
   const fake = await startFakeOpenAI();
   fake.script.delays = { sttMs: 400, llmFirstTokenMs: 300, llmTokenMs: 40, ttsFirstByteMs: 400 };
   const rds = await startRedis(6600 + Math.floor(Math.random() * 100));

@@ -27,7 +27,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI, { toFile } from 'openai';
@@ -39,6 +38,7 @@ import { pcm16ToBytes } from '../src/core/audio/pcm';
 import { resample } from '../src/core/audio/resample';
 import { SentenceSplitter } from '../src/core/sentences';
 import { startFakeOpenAI, type FakeOpenAI } from '../test/fakes/openai-server';
+import { arg, machine, percentile, runMain } from './common';
 import { fixturePath } from '../test/fixtures';
 import { freePort, spawnGateway, spawnWorker, type ServiceProcess } from '../test/helpers/processes';
 
@@ -50,16 +50,6 @@ const FRAME_BYTES = 960; // 20 ms of PCM16 at 24 kHz
 const CALL_TIMEOUT_MS = 120_000;
 /** Frames of lead-in before the speech onset in the fixture (set in main). */
 let onsetMs = 0;
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
-}
-
-export function percentile(xs: number[], p: number): number | null {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! : null;
-}
 
 function loadSpeech(): { frames: Buffer[]; onsetFrame: number; pcm16k: Int16Array } {
   const { pcm, sampleRate } = parseWav(readFileSync(fixturePath('hours_16k.wav')));
@@ -499,10 +489,10 @@ async function main() {
     await stop();
   }
 
-  const machine = `${cpus().length}× ${cpus()[0]?.model.trim()}, Node ${process.version}`;
+  const machineName = machine();
   mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), machine, delays: DELAYS, rows }, null, 2));
-  console.log(`\nload: ${new Date().toISOString()} on ${machine}; fake delays ${JSON.stringify(DELAYS)} (${CONFIGURED_MS} ms configured per turn)\n`);
+  writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), machine: machineName, delays: DELAYS, rows }, null, 2));
+  console.log(`\nload: ${new Date().toISOString()} on ${machineName}; fake delays ${JSON.stringify(DELAYS)} (${CONFIGURED_MS} ms configured per turn)\n`);
   console.log('| scenario | calls | workers/stage | turns ok | added p50/p95/p99 ms | baseline p50/p95/p99 ms | ratio p50/p95 | barge-in → speech_started p50/p95/p99 ms | → last old audio p50/p95 ms | → cancelled p50/p95 ms (n) | gw CPU % (total / per call) | gw RSS KB per call (peak MB) | Redis cmds/turn | turns/s |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
@@ -514,12 +504,4 @@ async function main() {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta, main);

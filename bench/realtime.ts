@@ -5,7 +5,7 @@
  * N clients at once, each on its own connection: one warm-up turn, then `turns` turns of a user
  * text item + response.create, timed from response.create sent to the first
  * response.output_audio.delta received and to response.done. Measured twice in the same run,
- * against the same fake Realtime server (first audio delta after 100 ms):
+ * against the same fake Realtime server (in its own process; first audio delta after 100 ms):
  * - direct: the client talks to the fake upstream itself (what a client of OpenAI sees);
  * - gateway: the client talks to a gateway process (GA dialect) for a realtime-mode business, which
  *   injects the business's session and relays both ways.
@@ -13,27 +13,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RealtimeClient } from '../test/helpers/realtime-client';
+import { arg, machine, percentile, runMain } from './common';
 import { freePort, spawnGateway, spawnProcess, type ServiceProcess } from '../test/helpers/processes';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'out', 'realtime.json');
 const ADMIN = 'bench-admin-key-0123456789';
 const FIRST_DELTA_MS = 100;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-
-function percentile(xs: number[], p: number): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
 
 interface Timings {
   firstAudio: number[];
@@ -123,11 +112,11 @@ async function main() {
     redis.disconnect();
   }
 
-  const machine = `${cpus().length}× ${cpus()[0]?.model.trim()}, Node ${process.version}`;
+  const machineName = machine();
   mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), machine, first_delta_ms: FIRST_DELTA_MS, turns, rows }, null, 2));
+  writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), machine: machineName, first_delta_ms: FIRST_DELTA_MS, turns, rows }, null, 2));
   const f = (x: unknown) => (typeof x === 'number' ? x.toFixed(1) : '-');
-  console.log(`\nrealtime: ${new Date().toISOString()} on ${machine}; fake first audio delta after ${FIRST_DELTA_MS} ms; ${turns} timed turns per client\n`);
+  console.log(`\nrealtime: ${new Date().toISOString()} on ${machineName}; fake first audio delta after ${FIRST_DELTA_MS} ms; ${turns} timed turns per client\n`);
   console.log('| calls | direct first audio p50 / p95 ms | gateway first audio p50 / p95 ms | added p50 / p95 ms | direct done p50 / p95 ms | gateway done p50 / p95 ms |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows as { calls: number; direct: Record<string, { p50: number; p95: number }>; gateway: Record<string, { p50: number; p95: number }> }[]) {
@@ -138,12 +127,4 @@ async function main() {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta, main);

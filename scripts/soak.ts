@@ -20,14 +20,11 @@ import { startFakeOpenAI } from '../test/fakes/openai-server';
 import { fixturePath } from '../test/fixtures';
 import { freePort, spawnGateway, spawnWorker, type ServiceProcess } from '../test/helpers/processes';
 import { DELAYS, procStats, startRedis } from '../bench/load';
+import { arg } from '../bench/common';
 
 const ADMIN = 'soak-admin-key-0123456789';
 const FRAME = 960;
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 
 function frames(): Buffer[] {
   const { pcm, sampleRate } = parseWav(readFileSync(fixturePath('hours_16k.wav')));
@@ -115,8 +112,8 @@ async function memoryByKind(redis: Redis, prefix: string): Promise<Record<string
 }
 
 async function main() {
-  const minutes = arg('minutes', 30);
-  const concurrency = arg('calls', 50);
+  const minutes = Number(arg('minutes', '30'));
+  const concurrency = Number(arg('calls', '50'));
   const speech = frames();
   const fake = await startFakeOpenAI();
   fake.script.delays = { ...DELAYS };
