@@ -118,6 +118,16 @@ export const RealtimeSessionSchema = z.object({
 });
 export type RealtimeSession = z.output<typeof RealtimeSessionSchema>;
 
+/** server_vad as OpenAI and DESIGN.md default it. */
+export const DEFAULT_TURN_DETECTION = {
+  type: 'server_vad',
+  threshold: 0.5,
+  prefix_padding_ms: 300,
+  silence_duration_ms: 500,
+  create_response: true,
+  interrupt_response: true,
+} as const;
+
 /** OpenAI's defaults (§1.3); create/interrupt_response are treated as true like the demos do. */
 export const DEFAULT_SESSION: RealtimeSession = {
   modalities: ['text', 'audio'],
@@ -126,14 +136,7 @@ export const DEFAULT_SESSION: RealtimeSession = {
   input_audio_format: 'pcm16',
   output_audio_format: 'pcm16',
   input_audio_transcription: null,
-  turn_detection: {
-    type: 'server_vad',
-    threshold: 0.5,
-    prefix_padding_ms: 300,
-    silence_duration_ms: 500,
-    create_response: true,
-    interrupt_response: true,
-  },
+  turn_detection: DEFAULT_TURN_DETECTION,
   input_audio_noise_reduction: null,
   tools: [],
   tool_choice: 'auto',

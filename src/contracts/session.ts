@@ -3,7 +3,7 @@
  * defaults of DESIGN.md §5. The same shape is the effective session of a call.
  */
 import { z } from 'zod';
-import { AudioFormatSchema, MaxTokensSchema, TemperatureSchema } from './realtime';
+import { AudioFormatSchema, DEFAULT_TURN_DETECTION, MaxTokensSchema, TemperatureSchema } from './realtime';
 import { FunctionTool, ToolChoice, ToolInput } from './tools';
 
 export const AudioFormat = AudioFormatSchema;
@@ -62,14 +62,7 @@ export const SessionInput = z
     input_audio_format: sessionFields.input_audio_format.default('pcm16'),
     output_audio_format: sessionFields.output_audio_format.default('pcm16'),
     input_audio_transcription: sessionFields.input_audio_transcription.default({ model: 'whisper-1' }),
-    turn_detection: sessionFields.turn_detection.default({
-      type: 'server_vad',
-      threshold: 0.5,
-      prefix_padding_ms: 300,
-      silence_duration_ms: 500,
-      create_response: true,
-      interrupt_response: true,
-    }),
+    turn_detection: sessionFields.turn_detection.default({ ...DEFAULT_TURN_DETECTION }),
     modalities: sessionFields.modalities.default(['audio', 'text']),
     tools: sessionFields.tools.default([]),
     tool_choice: sessionFields.tool_choice.default('auto'),
