@@ -4,18 +4,25 @@
  */
 import { toFile } from 'openai';
 import type { Job } from 'bullmq';
-import type { LlmJob, SttJob } from '../src/contracts/jobs';
+import type { EarlySttJob, LlmJob, SttJob } from '../src/contracts/jobs';
 import { bytesToPcm16 } from '../src/core/audio/pcm';
 import { encodeWav } from '../src/core/audio/formats';
 import { jobId } from '../src/adapters/queues';
+import { dedicatedConnection } from '../src/adapters/redis';
 import { describeError, withRetries } from '../src/adapters/retry';
 import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
 
+/** How long a turn's STT job waits for its early transcription before transcribing by itself. */
+const EARLY_WAIT_S = 10;
+const EARLY_TTL_S = 120;
+
 export function createSttProcessor(deps: WorkerDeps) {
-  return async function processStt(job: Job<SttJob>): Promise<void> {
-    const d = job.data;
-    const ctx = await beginJob(deps, job, 'stt');
+  return async function processStt(job: Job<SttJob> | Job<EarlySttJob>): Promise<void> {
+    if (job.name === 'early') return transcribeEarly(deps, (job as Job<EarlySttJob>).data);
+    const sttJob = job as Job<SttJob>;
+    const d = sttJob.data;
+    const ctx = await beginJob(deps, sttJob, 'stt');
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
       const call = await deps.calls.get(d.call_id);
@@ -41,8 +48,10 @@ export function createSttProcessor(deps: WorkerDeps) {
       await ctx.log('started', { audio_ms: d.audio_ms, queue_wait_ms: ctx.startedAt - job.timestamp });
       const wav = encodeWav(bytesToPcm16(bytes), 16_000);
       const t = call.session.input_audio_transcription;
+      const early = d.early_id ? await earlyTranscript(deps, d.call_id, d.early_id, ctx.signal) : null;
       let text: string;
-      try {
+      if (early !== null) text = early;
+      else try {
         const res = await withRetries(
           async () =>
             deps.providers.stt.audio.transcriptions.create(
@@ -77,12 +86,55 @@ export function createSttProcessor(deps: WorkerDeps) {
       await deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text: shown });
       // The transcript is what is kept; the raw utterance (~64 KB per turn) goes now, not at its TTL.
       await deps.redis.del(deps.keys.callAudio(d.call_id, d.turn_id));
-      await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms }, Date.now() - ctx.startedAt);
+      await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms, ...(early !== null ? { early: true } : {}) }, Date.now() - ctx.startedAt);
       await respond(text);
     } finally {
       ctx.release();
     }
   };
+}
+
+/** One attempt, no retries: if it fails, the turn's own STT job transcribes (and retries) itself. */
+async function transcribeEarly(deps: WorkerDeps, d: EarlySttJob): Promise<void> {
+  const audioKey = deps.keys.callAudio(d.call_id, d.early_id);
+  const [call, bytes] = await Promise.all([deps.calls.get(d.call_id), deps.redis.getBuffer(audioKey)]);
+  let result: { text: string } | { error: string };
+  if (!call || !bytes) result = { error: 'call or audio gone' };
+  else {
+    const t = call.session.input_audio_transcription;
+    try {
+      const res = await deps.providers.stt.audio.transcriptions.create({
+        file: await toFile(encodeWav(bytesToPcm16(bytes), 16_000), 'utterance.wav', { type: 'audio/wav' }),
+        model: t?.model ?? deps.config.stt.model,
+        ...(t?.language ? { language: t.language } : {}),
+        ...(t?.prompt ? { prompt: t.prompt } : {}),
+      });
+      result = { text: res.text.trim() };
+    } catch (err) {
+      result = { error: describeError(err) };
+    }
+  }
+  const key = deps.keys.earlyTranscript(d.call_id, d.early_id);
+  await deps.redis.multi().set(key, JSON.stringify(result), 'EX', EARLY_TTL_S).rpush(`${key}:ready`, '1').expire(`${key}:ready`, EARLY_TTL_S).del(audioKey).exec();
+}
+
+/** The early transcription's text once it is in (waiting up to EARLY_WAIT_S); null if it failed or never came. */
+async function earlyTranscript(deps: WorkerDeps, callId: string, earlyId: string, signal: AbortSignal): Promise<string | null> {
+  const key = deps.keys.earlyTranscript(callId, earlyId);
+  let raw = await deps.redis.get(key);
+  if (raw === null) {
+    const conn = dedicatedConnection(deps.redis);
+    const onAbort = () => conn.disconnect();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (await conn.blpop(`${key}:ready`, EARLY_WAIT_S).catch(() => null)) raw = await deps.redis.get(key);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      conn.disconnect();
+    }
+  }
+  const result = raw === null ? null : (JSON.parse(raw) as { text?: string });
+  return typeof result?.text === 'string' ? result.text : null;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

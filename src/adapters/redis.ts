@@ -92,6 +92,8 @@ export class Keys {
   callState(callId: string) { return `${this.call(callId)}:state`; }
   callCancel(callId: string) { return `${this.call(callId)}:cancelled`; }
   callAudio(callId: string, turnId: string) { return `${this.call(callId)}:audio:${turnId}`; }
+  /** An early transcription's result (a JSON string), and a list pushed once it is there (to BLPOP on). */
+  earlyTranscript(callId: string, earlyId: string) { return `${this.call(callId)}:early:${earlyId}`; }
   cancelChannel() { return `${this.prefix}:cancel`; }
   hangupChannel() { return `${this.prefix}:hangup`; }
   /** Where a Twilio call goes once our stream closes (transfer_to_human), by CallSid. */

@@ -71,6 +71,12 @@ export const BusinessInput = z
      * E.164 number or a SIP URI. Without it, a transfer is only recorded.
      */
     transfer_to: TransferTarget.nullable().default(null),
+    /**
+     * Chained mode: start transcribing once the caller has been silent this long, before
+     * silence_duration_ms ends the turn; if the turn ends without more speech, the answer starts
+     * from that transcript (the STT time hides in the rest of the silence). Null: off.
+     */
+    early_transcription_ms: z.number().int().min(50).max(5_000).nullable().default(null),
   })
   .strict();
 export type BusinessInput = z.input<typeof BusinessInput>;
@@ -90,6 +96,8 @@ export const Business = z.object({
   interruption: Interruption.optional(),
   /** Absent on businesses stored before it existed: no transfer target. */
   transfer_to: TransferTarget.nullable().optional(),
+  /** Absent on businesses stored before it existed: off. */
+  early_transcription_ms: z.number().nullable().optional(),
   created_at: z.number(),
   updated_at: z.number(),
 });
@@ -145,6 +153,7 @@ export function resolveBusiness(
     realtime_fallback: input.realtime_fallback,
     interruption: input.interruption,
     transfer_to: input.transfer_to,
+    early_transcription_ms: input.early_transcription_ms,
     created_at: createdAt,
     updated_at: now,
   };

@@ -12,6 +12,19 @@ export interface SttJob extends TurnRef {
   audio_ms: number;
   /** Start the LLM when the transcript is in (server VAD with create_response). */
   respond: boolean;
+  /** An early transcription of this utterance is on its way (EarlySttJob): wait for it instead of transcribing. */
+  early_id?: string;
+}
+
+/**
+ * Transcribe a turn's audio while the caller pauses, before silence_duration_ms ends the turn
+ * (business.early_transcription_ms). The result waits under `keys.earlyTranscript`; if the turn
+ * then ends with no more speech, its STT job takes it instead of transcribing again.
+ */
+export interface EarlySttJob {
+  call_id: string;
+  early_id: string;
+  audio_ms: number;
 }
 
 export interface LlmJob extends TurnRef {

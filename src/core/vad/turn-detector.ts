@@ -31,7 +31,8 @@ const MAX_SLICE = TURN_SAMPLE_RATE;
 
 export type TurnEvent =
   | { type: 'speech_started'; audioStartMs: number }
-  | { type: 'speech_stopped'; audioEndMs: number; audio: Int16Array };
+  /** `speechEndMs`: where the speech itself ended (audioEndMs less the closing silence). */
+  | { type: 'speech_stopped'; audioEndMs: number; speechEndMs: number; audio: Int16Array };
 
 export interface CommittedAudio {
   audio: Int16Array;
@@ -104,6 +105,20 @@ export class TurnDetector {
     return events ?? [];
   }
 
+  /**
+   * In a turn: where its speech has ended so far (session ms; later silence not counted), so a
+   * caller can act on a pause before silence_duration_ms ends the turn. Null outside a turn.
+   */
+  get speechEndMs(): number | null {
+    if (!this.vad?.speaking || this.turnStart < 0) return null;
+    return this.vadOrigin / SAMPLES_PER_MS + this.vad.lastVoicedEndMs;
+  }
+
+  /** The turn in progress so far, from its start (prefix padding included); empty outside a turn. */
+  turnAudio(): Int16Array {
+    return this.turnStart < 0 ? new Int16Array(0) : this.read(this.readableFrom(this.turnStart), this.total);
+  }
+
   /** Manual commit: everything buffered since the last turn/commit/clear; null if empty. */
   commit(): CommittedAudio | null {
     const from = this.readableFrom(this.pendingFrom);
@@ -139,10 +154,11 @@ export class TurnDetector {
     }
     const from = this.turnStart >= 0 ? this.readableFrom(this.turnStart) : this.readableFrom(this.pendingFrom);
     const audio = this.read(from, sample);
+    const speechEndMs = Math.min(sample / SAMPLES_PER_MS, this.vadOrigin / SAMPLES_PER_MS + (this.vad?.lastVoicedEndMs ?? 0));
     this.pendingFrom = sample;
     this.turnStart = -1;
     if (this.cap > INITIAL_CAPACITY) this.resize(INITIAL_CAPACITY);
-    return { type, audioEndMs: sample / SAMPLES_PER_MS, audio };
+    return { type, audioEndMs: sample / SAMPLES_PER_MS, speechEndMs, audio };
   }
 
   private readableFrom(sample: number): number {

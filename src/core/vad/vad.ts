@@ -165,6 +165,11 @@ export class Vad {
     return this.state === State.Speech;
   }
 
+  /** Where the last voiced frame ended (ms on this VAD's timeline). */
+  get lastVoicedEndMs(): number {
+    return (this.lastVoicedFrame + 1) * FRAME_MS;
+  }
+
   /** The adaptive noise floor estimate in dBFS (NaN before any audio). */
   get noiseFloorDb(): number {
     return this.floorDb;

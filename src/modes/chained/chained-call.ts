@@ -6,7 +6,7 @@
  */
 import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
-import type { LlmJob, SttJob } from '../../contracts/jobs';
+import type { EarlySttJob, LlmJob, SttJob } from '../../contracts/jobs';
 import type { StageOutput } from '../../contracts/output';
 import type { ClientEvent, ClientEventOf, RealtimeSession } from '../../contracts/realtime';
 import { SessionPatch, type Session } from '../../contracts/session';
@@ -41,6 +41,8 @@ export class ChainedCall implements CallDriver {
   private readonly heard: HeardHistory;
   /** VAD events are handled one after another, so a quick interruption sees the turn just committed. */
   private turnEvents: Promise<void> = Promise.resolve();
+  /** The early transcription of the turn in progress, if one was started (business.early_transcription_ms). */
+  private early: EarlyTranscription | null = null;
   private closed = false;
 
   /** Speech that starts a turn or interrupts the agent (business.interruption). */
@@ -90,11 +92,48 @@ export class ChainedCall implements CallDriver {
     const pcm = this.decoder.push(bytes);
     if (pcm.length === 0) return;
     for (const e of this.detector.push(pcm)) {
-      this.turnEvents = this.turnEvents.then(() => this.onTurnEvent(e)).catch((err) => this.fail(err));
+      const early = e.type === 'speech_stopped' ? this.takeEarly(e.speechEndMs) : null;
+      this.turnEvents = this.turnEvents.then(() => this.onTurnEvent(e, early)).catch((err) => this.fail(err));
+    }
+    this.transcribeEarlyOnPause();
+  }
+
+  /**
+   * The caller has paused for early_transcription_ms in a turn: transcribe what was said so far
+   * now, while silence_duration_ms runs out. Speech after that makes it stale; the next pause
+   * starts another.
+   */
+  private transcribeEarlyOnPause(): void {
+    const after = this.business.early_transcription_ms;
+    const speechEnd = this.detector.speechEndMs;
+    if (after == null || speechEnd === null) return;
+    if (this.early && this.early.speechEndMs !== speechEnd) this.early = null;
+    if (this.early || this.detector.currentMs - speechEnd < after) return;
+    const early: EarlyTranscription = { id: newId('event').replace('event_', 'early_'), speechEndMs: speechEnd, failed: false };
+    this.early = early;
+    const audio = this.detector.turnAudio();
+    this.turnEvents = this.turnEvents.then(() => this.enqueueEarly(early, audio));
+  }
+
+  private async enqueueEarly(early: EarlyTranscription, audio: Int16Array): Promise<void> {
+    try {
+      await this.s.redis.set(this.s.keys.callAudio(this.call.id, early.id), pcm16ToBytes(audio), 'EX', 600);
+      const job: EarlySttJob = { call_id: this.call.id, early_id: early.id, audio_ms: Math.round(audio.length / 16) };
+      await this.s.queues.stt.add('early', job, { jobId: jobId(this.call.id, early.id, 'stt') });
+    } catch (err) {
+      early.failed = true; // the turn's STT job transcribes by itself
+      this.s.log.warn({ call_id: this.call.id, err: (err as Error).message }, 'early transcription not started');
     }
   }
 
-  private async onTurnEvent(e: TurnEvent): Promise<void> {
+  /** The early transcription that covers the turn just ended (no speech after it began), if any. */
+  private takeEarly(speechEndMs: number): EarlyTranscription | null {
+    const early = this.early;
+    this.early = null;
+    return early && early.speechEndMs === speechEndMs ? early : null;
+  }
+
+  private async onTurnEvent(e: TurnEvent, early: EarlyTranscription | null): Promise<void> {
     if (e.type === 'speech_started') {
       this.speechItemId = newId('item');
       this.host.send(inputEvents.speechStarted({ audio_start_ms: e.audioStartMs, item_id: this.speechItemId }));
@@ -108,11 +147,11 @@ export class ChainedCall implements CallDriver {
     const itemId = this.speechItemId ?? newId('item');
     this.speechItemId = null;
     this.host.send(inputEvents.speechStopped({ audio_end_ms: e.audioEndMs, item_id: itemId }));
-    await this.commitAudio(e.audio, itemId, this.session.turn_detection?.create_response ?? true, e.audioEndMs);
+    await this.commitAudio(e.audio, itemId, this.session.turn_detection?.create_response ?? true, e.audioEndMs, early && !early.failed ? early.id : undefined);
   }
 
   /** A finished utterance: the user item, then the STT job (which chains to the LLM when `respond`). */
-  private async commitAudio(audio: Int16Array, itemId: string, respond: boolean, vadEndMs?: number): Promise<void> {
+  private async commitAudio(audio: Int16Array, itemId: string, respond: boolean, vadEndMs?: number, earlyId?: string): Promise<void> {
     const turn = this.newTurn();
     const audioMs = Math.round(audio.length / 16);
     // The end of speech as the VAD (or a manual commit) saw it: the start of the turn's waterfall.
@@ -140,6 +179,7 @@ export class ChainedCall implements CallDriver {
       user_item_id: itemId,
       audio_ms: audioMs,
       respond,
+      ...(earlyId ? { early_id: earlyId } : {}),
     };
     await this.s.queues.stt.add('stt', job, { jobId: jobId(this.call.id, turn.id, 'stt') });
     await this.s.stageLog.write({ call_id: this.call.id, turn_id: turn.id, stage: 'stt', event: 'queued', data: { audio_ms: job.audio_ms } });
@@ -512,4 +552,11 @@ export class ChainedCall implements CallDriver {
     this.s.log.error({ call_id: this.call.id, err: (err as Error).message }, 'chained call error');
     this.error('server_error', 'Internal error handling audio; the call goes on.', undefined, undefined, 'server_error');
   }
+}
+
+interface EarlyTranscription {
+  id: string;
+  /** Where the turn's speech had ended when it started (session ms). */
+  speechEndMs: number;
+  failed: boolean;
 }
