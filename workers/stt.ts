@@ -4,6 +4,7 @@
  */
 import { toFile } from 'openai';
 import type { Job } from 'bullmq';
+import type { CallRecord } from '../src/contracts/call';
 import type { EarlySttJob, LlmJob, SttJob } from '../src/contracts/jobs';
 import { bytesToPcm16 } from '../src/core/audio/pcm';
 import { encodeWav } from '../src/core/audio/formats';
@@ -46,26 +47,15 @@ export function createSttProcessor(deps: WorkerDeps) {
         return respond(String(prior.message['content'] ?? ''));
       }
       await ctx.log('started', { audio_ms: d.audio_ms, queue_wait_ms: ctx.startedAt - job.timestamp });
-      const wav = encodeWav(bytesToPcm16(bytes), 16_000);
-      const t = call.session.input_audio_transcription;
       const early = d.early_id ? await earlyTranscript(deps, d.call_id, d.early_id, ctx.signal) : null;
       let text: string;
-      if (early !== null) text = early;
-      else try {
-        const res = await withRetries(
-          async () =>
-            deps.providers.stt.audio.transcriptions.create(
-              {
-                file: await toFile(wav, 'utterance.wav', { type: 'audio/wav' }),
-                model: t?.model ?? deps.config.stt.model,
-                ...(t?.language ? { language: t.language } : {}),
-                ...(t?.prompt ? { prompt: t.prompt } : {}),
-              },
-              { signal: ctx.signal },
-            ),
-          { signal: ctx.signal, onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }) },
-        );
-        text = res.text.trim();
+      try {
+        text =
+          early ??
+          (await withRetries(() => transcribe(deps, call, bytes, ctx.signal), {
+            signal: ctx.signal,
+            onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }),
+          }));
       } catch (err) {
         if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', {}, Date.now() - ctx.startedAt));
         await ctx.log('failed', { error: describeError(err) }, Date.now() - ctx.startedAt);
@@ -95,24 +85,30 @@ export function createSttProcessor(deps: WorkerDeps) {
 }
 
 /** One attempt, no retries: if it fails, the turn's own STT job transcribes (and retries) itself. */
+/** One transcription request: the utterance as WAV, with the session's model, language and prompt. */
+async function transcribe(deps: WorkerDeps, call: CallRecord, pcm: Buffer, signal?: AbortSignal): Promise<string> {
+  const t = call.session.input_audio_transcription;
+  const res = await deps.providers.stt.audio.transcriptions.create(
+    {
+      file: await toFile(encodeWav(bytesToPcm16(pcm), 16_000), 'utterance.wav', { type: 'audio/wav' }),
+      model: t?.model ?? deps.config.stt.model,
+      ...(t?.language ? { language: t.language } : {}),
+      ...(t?.prompt ? { prompt: t.prompt } : {}),
+    },
+    signal ? { signal } : undefined,
+  );
+  return res.text.trim();
+}
+
+/** One attempt, no retries: if it fails, the turn's own STT job transcribes (and retries) itself. */
 async function transcribeEarly(deps: WorkerDeps, d: EarlySttJob): Promise<void> {
   const audioKey = deps.keys.callAudio(d.call_id, d.early_id);
   const [call, bytes] = await Promise.all([deps.calls.get(d.call_id), deps.redis.getBuffer(audioKey)]);
   let result: { text: string } | { error: string };
-  if (!call || !bytes) result = { error: 'call or audio gone' };
-  else {
-    const t = call.session.input_audio_transcription;
-    try {
-      const res = await deps.providers.stt.audio.transcriptions.create({
-        file: await toFile(encodeWav(bytesToPcm16(bytes), 16_000), 'utterance.wav', { type: 'audio/wav' }),
-        model: t?.model ?? deps.config.stt.model,
-        ...(t?.language ? { language: t.language } : {}),
-        ...(t?.prompt ? { prompt: t.prompt } : {}),
-      });
-      result = { text: res.text.trim() };
-    } catch (err) {
-      result = { error: describeError(err) };
-    }
+  try {
+    result = call && bytes ? { text: await transcribe(deps, call, bytes) } : { error: 'call or audio gone' };
+  } catch (err) {
+    result = { error: describeError(err) };
   }
   const key = deps.keys.earlyTranscript(d.call_id, d.early_id);
   await deps.redis.multi().set(key, JSON.stringify(result), 'EX', EARLY_TTL_S).rpush(`${key}:ready`, '1').expire(`${key}:ready`, EARLY_TTL_S).del(audioKey).exec();
