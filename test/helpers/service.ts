@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, withProviderBaseUrl, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { buildApp } from '../../src/gateway/app';
@@ -60,6 +61,22 @@ export async function startService(o: { workers?: boolean; env?: Record<string, 
       await fake.close();
     },
   };
+}
+
+/**
+ * For a test file: one service started before its tests, with the `acme` business (SIMPLE_BUSINESS),
+ * and stopped after them. The object is filled in by beforeAll, so use it inside tests only.
+ */
+export function serviceWithAcme(): TestService {
+  const svc = {} as TestService;
+  beforeAll(async () => {
+    Object.assign(svc, await startService());
+    await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
+  });
+  afterAll(async () => {
+    await svc.stop?.();
+  });
+  return svc;
 }
 
 type Api = TestService['api'];

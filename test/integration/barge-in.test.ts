@@ -3,22 +3,15 @@
  * or played; the response stops everywhere and history keeps only what was heard.
  */
 import { once } from 'node:events';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { resample } from '../../src/core/audio/resample';
 import { loadManifest, loadWavFixture } from '../fixtures';
 import { chatRequests, connectCall, newCall, spokenTurn } from '../helpers/calls';
 import type { RealtimeClient } from '../helpers/realtime-client';
-import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { serviceWithAcme, SIMPLE_BUSINESS } from '../helpers/service';
 
-let svc: TestService;
-beforeAll(async () => {
-  svc = await startService();
-  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
-});
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceWithAcme();
 beforeEach(() => svc.fake.reset());
 
 const LONG_ANSWER =

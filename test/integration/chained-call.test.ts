@@ -3,21 +3,14 @@
  * and the real STT → LLM → TTS BullMQ workers (fake provider behind the official openai client),
  * and spoken audio out, in both dialects.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resample } from '../../src/core/audio/resample';
 import { ulawEncode, alawEncode } from '../../src/core/audio/g711';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { connectCall, newCall as newCallFor, spokenTurn } from '../helpers/calls';
-import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { serviceWithAcme } from '../helpers/service';
 
-let svc: TestService;
-beforeAll(async () => {
-  svc = await startService();
-  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
-});
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceWithAcme();
 
 const newCall = (session?: Record<string, unknown>) => newCallFor(svc, 'acme', session);
 const connect = (callId: string, dialect: 'beta' | 'ga') => connectCall(svc, callId, dialect);

@@ -4,21 +4,14 @@
  * hang-up. Real HTTP, Redis, workers and the fake provider.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseWav } from '../../src/core/audio/formats';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { resample } from '../../src/core/audio/resample';
 import { fixturePath, loadWavFixture } from '../fixtures';
-import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { serviceWithAcme } from '../helpers/service';
 
-let svc: TestService;
-beforeAll(async () => {
-  svc = await startService();
-  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
-});
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceWithAcme();
 
 type Ev = { type: string; [k: string]: any };
 

@@ -2,19 +2,12 @@
  * GET /metrics: Prometheus text from prom-client, and the numbers move when a call runs — stage
  * latencies fed from the stage log, the turn waterfall, queue depth and active calls from Redis.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { connectCall, newCall, spokenTurn } from '../helpers/calls';
-import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { serviceWithAcme } from '../helpers/service';
 
-let svc: TestService;
-beforeAll(async () => {
-  svc = await startService();
-  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
-});
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceWithAcme();
 
 /** Scrapes /metrics (no key: it is open like /healthz) into `name{labels}` → value. */
 async function scrape(): Promise<Map<string, number>> {

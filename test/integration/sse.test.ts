@@ -2,20 +2,13 @@
  * GET /v1/calls/:id/events: a call's server events as Server-Sent Events from its Redis event
  * stream — ids, dialects, resuming with Last-Event-ID after a disconnect, and the end of the call.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { loadWavFixture } from '../fixtures';
-import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { serviceWithAcme } from '../helpers/service';
 import { connectCall, spokenTurn } from '../helpers/calls';
 
-let svc: TestService;
-beforeAll(async () => {
-  svc = await startService();
-  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
-});
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceWithAcme();
 
 interface Sse {
   id: string;

@@ -8,16 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulawEncode } from '../../src/core/audio/g711';
 import { twilioSignature, streamToken } from '../../src/core/twilio/signature';
 import { loadWavFixture } from '../fixtures';
-import { SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
+import { serviceWithAcme, SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
 
-let svc: TestService;
-beforeAll(async () => {
-  svc = await startService();
-  await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
-});
-afterAll(async () => {
-  await svc?.stop();
-});
+const svc = serviceWithAcme();
 
 type Msg = { event: string; [k: string]: any };
 const SILENCE = new Uint8Array(160).fill(0xff);
