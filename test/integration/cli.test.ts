@@ -32,9 +32,14 @@ function cli(args: string[], o: { until?: RegExp } = {}): Promise<Run> {
   });
   let stdout = '';
   let stderr = '';
+  let interrupted = false;
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
-    if (o.until?.test(stdout)) child.kill('SIGINT');
+    // Once: a second Ctrl-C kills the CLI outright (as it should), which is not what is tested here.
+    if (!interrupted && o.until?.test(stdout)) {
+      interrupted = true;
+      child.kill('SIGINT');
+    }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
