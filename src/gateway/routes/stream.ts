@@ -1,9 +1,10 @@
 /**
  * The Realtime-protocol WebSocket (DESIGN.md §5): `GET /v1/calls/:id/stream` for a created call,
  * and the drop-in `GET /v1/realtime?business_id=…` that creates the call on connect. Auth and the
- * call lookup happen before the upgrade (a bad key is a plain 401); after it, every frame goes
- * through one ordered queue into the call's driver, and every server event is translated to the
- * connection's dialect here, at the edge.
+ * call lookup happen before the upgrade (a bad key is a plain 401); after it, the connection is
+ * one transport of a CallHost (sessions/call-host.ts): frames go through the host's ordered queue
+ * into the call's driver, and every server event is translated to the connection's dialect here,
+ * at the edge.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -11,16 +12,12 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
-import type { ServerEvent } from '../../contracts/realtime';
 import { inputEvents, negotiateDialect, parseClientEvent, parseSubprotocolHeader, toClientWireAll, type Dialect } from '../../core/protocol';
 import { ApiError } from '../../errors';
-import { createDriver } from '../../modes/create-driver';
-import type { CallDriver, WireFrame } from '../../modes/driver';
 import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
 import { CallGuard, type GuardError } from '../../security/call-limits';
 import { createCall } from '../call-factory';
-import { callSessions } from '../sessions/call-sessions';
-import { CallEventRecorder } from '../sessions/event-log';
+import { CallHost, liveCalls } from '../sessions/call-host';
 import type { Services } from '../services';
 import { CallParams } from './calls';
 
@@ -87,57 +84,42 @@ export function streamRoutes(root: FastifyInstance, s: Services) {
 /** The close code a gateway that shuts down sends its WebSocket clients ("going away"). */
 export const SHUTDOWN_CODE = 1001;
 
-const ending = new WeakMap<Services, Set<Promise<void>>>();
-
-/** Keeps a closing connection's last work (driver close, call end) until it is done. */
-function trackEnding(s: Services, work: Promise<void>): void {
-  let set = ending.get(s);
-  if (!set) ending.set(s, (set = new Set()));
-  set.add(work);
-  void work.finally(() => set.delete(work));
-}
-
 /** Resolves when every closed connection has ended its call (graceful shutdown waits for this). */
 export async function connectionsEnded(s: Services): Promise<void> {
-  await Promise.all([...(ending.get(s) ?? [])]);
+  await liveCalls(s).allEnded();
 }
 
-/** Runs one connection: frames in order into the driver, events out in the connection's dialect. */
+/**
+ * Runs one connection: frames in order into the call's host, events out in the connection's
+ * dialect. The frame checks (security/call-limits.ts) are this transport's own.
+ */
 export function serve(s: Services, socket: WebSocket, conn: Connection): void {
   const { call, business, dialect } = conn;
   const log = s.log.child({ call_id: call.id, dialect });
-  let closed = false;
-  // Events are also recorded for SSE readers of the call (GET /v1/calls/:id/events).
-  const recorder = new CallEventRecorder(callSessions(s).eventLog, call.id, log, { skipAudio: true });
-  const send = (e: ServerEvent, frame?: WireFrame) => {
-    recorder.record(e);
-    if (closed || socket.readyState !== socket.OPEN) return;
-    if (frame?.dialect === dialect) return socket.send(frame.bytes, { binary: false });
-    for (const wire of toClientWireAll(e, dialect)) socket.send(JSON.stringify(wire));
-  };
-  const driver: CallDriver = createDriver(s, call, business, {
-    send,
-    hangup: (reason) => {
-      log.info({ reason }, 'server hangs up');
-      socket.close(1000, reason.slice(0, 100));
+  const open = () => socket.readyState === socket.OPEN;
+  const host = new CallHost(s, {
+    call,
+    business,
+    log,
+    recordAudio: false, // the client has the audio; SSE readers get the rest
+    transport: {
+      deliver: (e, frame) => {
+        if (!open()) return;
+        if (frame?.dialect === dialect) return socket.send(frame.bytes, { binary: false });
+        for (const wire of toClientWireAll(e, dialect)) socket.send(JSON.stringify(wire));
+      },
+      close: (reason) => socket.close(1000, reason.slice(0, 100)),
     },
   });
-  // One queue keeps frames in order (an append must land before the commit after it).
-  let queue: Promise<void> = Promise.resolve();
-  const enqueue = (fn: () => Promise<void> | void) => {
-    queue = queue.then(fn).catch((err: Error) => {
-      log.error({ err: err.message }, 'call driver error');
-      send(inputEvents.error({ type: 'server_error', code: 'internal_error', message: 'Internal error; the call goes on.' }));
-    });
-  };
-  enqueue(() => driver.start());
+  void host.start().catch(() => {});
   // Message rate, audio rate and frame checks (security/call-limits.ts); a fatal one closes the call.
   const guard = new CallGuard(s.limits.call, call.session.input_audio_format);
   const reject = (e: GuardError) => {
     const { fatal, ...error } = e;
-    send(inputEvents.error(error));
+    host.send(inputEvents.error(error));
     if (fatal) socket.close(1008, e.code);
   };
+  const drive = (p: Promise<void>) => void p.catch(() => {}); // the host reports failures as error events
   socket.on('message', (data, isBinary) => {
     const admitted = guard.admit();
     if (!admitted.ok) return void (admitted.error && reject(admitted.error));
@@ -145,10 +127,10 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
     if (isBinary) {
       const bad = guard.audioFrame(buf.length);
       if (bad) return reject(bad);
-      return enqueue(() => driver.onAudio(buf));
+      return drive(host.audio(buf));
     }
     const parsed = parseClientEvent(buf.toString('utf8'), dialect);
-    if (!parsed.ok) return send(inputEvents.error(parsed.error));
+    if (!parsed.ok) return host.send(inputEvents.error(parsed.error));
     const e = parsed.event;
     if (e.type === 'input_audio_buffer.append') {
       const bad = guard.appendAudio(e.audio, e.event_id);
@@ -156,25 +138,8 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
     } else if (e.type === 'session.update' && e.session.input_audio_format) {
       guard.setFormat(e.session.input_audio_format);
     }
-    enqueue(() => driver.onClientEvent(e));
+    drive(host.clientEvent(e));
   });
-  // Keeps this call counted against the business's concurrent-call limit while it is connected.
-  const heartbeat = setInterval(() => void s.concurrency.heartbeat(call.business_id, call.id).catch(() => {}), s.concurrency.staleMs / 4);
-  heartbeat.unref();
-  const onHangup = (id: string) => id === call.id && socket.close(1000, 'hangup');
-  s.events.on('hangup', onHangup);
-  socket.on('close', (code) => {
-    closed = true;
-    clearInterval(heartbeat);
-    s.events.off('hangup', onHangup);
-    const reason = code === SHUTDOWN_CODE ? 'server_shutdown' : 'client_disconnected';
-    enqueue(async () => {
-      await driver.close(reason);
-      await recorder.flushed(); // an SSE reader that sees the call ended has all its events
-      await s.calls.end(call.id, reason);
-      void s.hangups.publish(call.id); // SSE readers of this call drain and close
-    });
-    trackEnding(s, queue);
-  });
+  socket.on('close', (code) => void host.end(code === SHUTDOWN_CODE ? 'server_shutdown' : 'client_disconnected'));
   socket.on('error', (err) => log.warn({ err: err.message }, 'websocket error'));
 }

@@ -16,7 +16,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
 import { afterStreamTwiml, connectStreamTwiml, dtmfText, parseTwilioMessage, twilioOut, type TwilioInbound } from '../../core/twilio/messages';
@@ -24,11 +23,8 @@ import { FRAME_MS, TwilioPlayout } from '../../core/twilio/playout';
 import { streamToken, validStreamToken, validTwilioSignature } from '../../core/twilio/signature';
 import { ApiError } from '../../errors';
 import type { Logger } from '../../logger';
-import { createDriver } from '../../modes/create-driver';
-import type { CallDriver } from '../../modes/driver';
 import { createCall } from '../call-factory';
-import { callSessions } from '../sessions/call-sessions';
-import { CallEventRecorder } from '../sessions/event-log';
+import { CallHost } from '../sessions/call-host';
 import type { Services } from '../services';
 
 /** Frames sent ahead of real time, so network jitter does not starve Twilio's player. */
@@ -101,30 +97,22 @@ export async function twilioRoutes(root: FastifyInstance, s: Services) {
   });
 }
 
-/** One Twilio media stream: Twilio's messages in order into the call driver, the agent's audio out paced. */
+/** One Twilio media stream: the Twilio transport of a CallHost; the agent's audio goes out paced. */
 class TwilioStream {
   private log: Logger;
   private streamSid = '';
-  private call: CallRecord | null = null;
-  private driver: CallDriver | null = null;
-  /** The call's events for SSE readers (GET /v1/calls/:id/events), audio left out as on the WebSocket. */
-  private recorder: CallEventRecorder | null = null;
+  private host: CallHost | null = null;
   private readonly playout = new TwilioPlayout();
+  /** Twilio's messages in order (the start creates the call before its media arrives). */
   private queue: Promise<void> = Promise.resolve();
   private pacer: NodeJS.Timeout | null = null;
   private clock: { t0: number; frames: number } | null = null;
   private responding = false;
   private digits = '';
   private dtmfTimer: NodeJS.Timeout | null = null;
-  private endReason = 'twilio_disconnected';
   private callSid = '';
   private transferTo: string | null = null;
   private closed = false;
-  private readonly onHangup = (id: string) => {
-    if (id !== this.call?.id) return;
-    this.endReason = 'hangup';
-    this.socket.close(1000, 'hangup');
-  };
 
   constructor(
     private readonly s: Services,
@@ -139,9 +127,8 @@ class TwilioStream {
       if (!msg) return this.log.warn('ignored an unreadable Twilio message');
       this.enqueue(() => this.onMessage(msg));
     });
-    this.socket.on('close', () => this.enqueue(() => this.close()));
+    this.socket.on('close', () => this.enqueue(() => this.close('twilio_disconnected')));
     this.socket.on('error', (err) => this.log.warn({ err: err.message }, 'twilio websocket error'));
-    this.s.events.on('hangup', this.onHangup);
   }
 
   private enqueue(fn: () => Promise<void> | void): void {
@@ -154,22 +141,21 @@ class TwilioStream {
         return this.start(msg.start);
       case 'media':
         if (msg.media.track && msg.media.track !== 'inbound') return;
-        return this.driver?.onAudio(Buffer.from(msg.media.payload, 'base64'));
+        void this.host?.audio(Buffer.from(msg.media.payload, 'base64')).catch(() => {});
+        return;
       case 'mark':
         return this.playout.onMark(msg.mark.name);
       case 'dtmf':
         return this.onDigit(msg.dtmf.digit);
       case 'stop':
-        this.endReason = 'caller_hung_up';
-        this.socket.close(1000, 'stop');
-        return;
+        return this.hangUp('caller_hung_up', 'stop');
       default:
         return;
     }
   }
 
   private async start(start: Extract<TwilioInbound, { event: 'start' }>['start']): Promise<void> {
-    if (this.driver) return;
+    if (this.host || this.closed) return;
     this.streamSid = start.streamSid;
     this.callSid = start.callSid;
     const p = start.customParameters;
@@ -189,12 +175,24 @@ class TwilioStream {
     const metadata = { channel: 'twilio', call_sid: start.callSid, stream_sid: start.streamSid, from: p['from'] ?? '', to: p['to'] ?? '' };
     this.transferTo = business.transfer_to ?? null;
     const { record } = await createCall(this.s, { business_id: business.id, metadata });
-    this.call = await this.phoneSession(record);
+    const call = await this.phoneSession(record);
     this.log = this.log.child({ call_id: record.id });
     this.log.info({ call_sid: start.callSid }, 'twilio call started');
-    this.recorder = new CallEventRecorder(callSessions(this.s).eventLog, record.id, this.log, { skipAudio: true });
-    this.driver = this.createDriver(this.call, business);
-    await this.driver.start();
+    this.host = new CallHost(this.s, {
+      call,
+      business,
+      log: this.log,
+      recordAudio: false, // as on the WebSocket: the caller has the audio
+      transport: {
+        deliver: (e) => this.onDriverEvent(e),
+        close: (reason) => this.socket.close(1000, reason.slice(0, 100)),
+        transfer: (reason) => this.enqueue(() => this.transfer(reason)),
+      },
+      onEnded: (reason) => this.log.info({ reason }, 'twilio call ended'),
+    });
+    // The stream may have closed while the call was being created.
+    if (this.closed) return void this.host.end('twilio_disconnected');
+    await this.host.start();
   }
 
   /**
@@ -208,18 +206,6 @@ class TwilioStream {
     return { ...record, session };
   }
 
-  private createDriver(call: CallRecord, business: Business): CallDriver {
-    return createDriver(this.s, call, business, {
-      send: (e) => this.onDriverEvent(e),
-      hangup: (reason) => {
-        this.log.info({ reason }, 'server hangs up');
-        this.endReason = reason;
-        this.socket.close(1000, reason.slice(0, 100));
-      },
-      transfer: (reason) => this.enqueue(() => this.transfer(reason)),
-    });
-  }
-
   /**
    * transfer_to_human, after the agent's last words have played: closing the stream ends
    * <Connect>, and Twilio then asks /v1/twilio/stream-ended, which dials the business's
@@ -230,12 +216,15 @@ class TwilioStream {
     if (!this.transferTo) return void this.log.warn({ reason }, 'transfer_to_human without a transfer_to number: recorded only');
     await this.s.redis.set(this.s.keys.twilioTransfer(this.callSid), this.transferTo, 'EX', TRANSFER_TTL_S);
     this.log.info({ reason, transfer_to: this.transferTo }, 'transferring the caller');
-    this.endReason = 'transferred';
-    this.socket.close(1000, 'transfer');
+    this.hangUp('transferred', 'transfer');
   }
 
+  /** The call ends for `reason` (not the closed socket's), and the stream closes. */
+  private hangUp(reason: string, closeReason: string): void {
+    void this.host?.end(reason);
+    this.socket.close(1000, closeReason);
+  }
   private onDriverEvent(e: ServerEvent): void {
-    this.recorder?.record(e);
     switch (e.type) {
       case 'response.created':
         this.responding = true;
@@ -289,13 +278,13 @@ class TwilioStream {
     const cut = this.playout.interrupt(Date.now());
     this.pump(); // stops the pacer: the queue is empty now
     if (cut) this.sendTwilio(twilioOut.clear(this.streamSid));
-    const driver = this.driver;
-    if (!driver) return;
+    const host = this.host;
+    if (!host) return;
     if (this.responding) {
       this.responding = false;
-      this.enqueue(() => driver.onClientEvent({ type: 'response.interrupt', ...(cut ? { audio_end_ms: cut.audioEndMs } : {}) }));
+      void host.clientEvent({ type: 'response.interrupt', ...(cut ? { audio_end_ms: cut.audioEndMs } : {}) }).catch(() => {});
     } else if (cut) {
-      this.enqueue(() => driver.onClientEvent({ type: 'conversation.item.truncate', item_id: cut.itemId, content_index: 0, audio_end_ms: cut.audioEndMs }));
+      void host.clientEvent({ type: 'conversation.item.truncate', item_id: cut.itemId, content_index: 0, audio_end_ms: cut.audioEndMs }).catch(() => {});
     }
   }
 
@@ -316,30 +305,24 @@ class TwilioStream {
   }
 
   private async sendDigits(digits: string): Promise<void> {
-    const driver = this.driver;
-    if (!driver || this.closed) return;
+    const host = this.host;
+    if (!host || this.closed) return;
     const events: ClientEvent[] = [
       { type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: dtmfText(digits) }] } },
       { type: 'response.create' },
     ];
-    for (const e of events) await driver.onClientEvent(e);
+    for (const e of events) await host.clientEvent(e);
   }
 
   private sendTwilio(msg: object): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(msg));
   }
 
-  private async close(): Promise<void> {
+  private async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.s.events.off('hangup', this.onHangup);
     if (this.pacer) clearInterval(this.pacer);
     if (this.dtmfTimer) clearTimeout(this.dtmfTimer);
-    if (!this.driver || !this.call) return;
-    await this.driver.close(this.endReason);
-    await this.recorder?.flushed(); // an SSE reader that sees the call ended has all its events
-    await this.s.calls.end(this.call.id, this.endReason);
-    void this.s.hangups.publish(this.call.id); // SSE readers of this call drain and close
-    this.log.info({ reason: this.endReason }, 'twilio call ended');
+    await this.host?.end(reason);
   }
 }

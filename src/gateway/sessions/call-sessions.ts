@@ -2,22 +2,20 @@
  * Calls driven over plain HTTP (audio chunks, client events, one-shot turns) have no socket to
  * live in, so their call driver lives here: one CallSession per call, in one gateway process
  * (ownership.ts), created on first use and kept until hang-up, the end_call tool, or IDLE_MS
- * without requests or event-stream readers. Every server event the driver sends is recorded in
- * the call's Redis event stream (for SSE) and handed to in-process listeners (the one-shot turns
- * route), in order.
+ * without requests or event-stream readers. The session is the HTTP transport of a CallHost
+ * (call-host.ts), which records every server event in the call's Redis event stream (for SSE);
+ * the session hands them to in-process listeners (the one-shot turns route), in order.
  */
 import { EventEmitter } from 'node:events';
 import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
-import { inputEvents } from '../../core/protocol';
 import { ApiError } from '../../errors';
-import type { Logger } from '../../logger';
-import { createDriver } from '../../modes/create-driver';
 import type { CallDriver } from '../../modes/driver';
 import type { Services } from '../services';
 import { AudioInput } from './audio-input';
-import { CallEventLog, CallEventRecorder } from './event-log';
+import { CallHost, liveCalls } from './call-host';
+import type { CallEventLog } from './event-log';
 import { CallDrivenElsewhere, CallOwnership } from './ownership';
 
 export const IDLE_MS = 10 * 60_000;
@@ -28,72 +26,57 @@ export class CallSession {
   /** Turn detection off: the turns route commits and asks for the response itself. */
   readonly manual: boolean;
   readonly input: AudioInput;
-  private readonly driver: CallDriver;
+  readonly call: CallRecord;
+  private readonly host: CallHost;
   private readonly listeners = new Set<SessionListener>();
-  private queue: Promise<void> = Promise.resolve();
-  private readonly recorder: CallEventRecorder;
   private readers = 0;
   private lastActivity = Date.now();
-  private endedWith: Promise<void> | null = null;
   private turnLock: Promise<unknown> = Promise.resolve();
   /** What the driver said about the caller's turn: speaking (VAD), and audio not committed yet. */
   private vadOn: boolean;
   private speaking = false;
   private uncommitted = 0;
-  private readonly log: Logger;
 
-  constructor(
-    private readonly s: Services,
-    readonly call: CallRecord,
-    business: Business,
-    manual: boolean,
-    events: CallEventLog,
-    private readonly onEnd: (reason: string) => void,
-  ) {
+  constructor(s: Services, call: CallRecord, business: Business, manual: boolean, onEnd: (reason: string) => void) {
+    this.call = call;
     this.manual = manual;
-    this.log = s.log.child({ call_id: call.id, transport: 'http' });
-    // SSE is this transport's only way out, so its readers get the audio deltas too.
-    this.recorder = new CallEventRecorder(events, call.id, this.log, { skipAudio: false });
     this.input = new AudioInput(call.session.input_audio_format);
     this.vadOn = !manual && call.session.turn_detection !== null;
-    const record = manual ? { ...call, session: { ...call.session, turn_detection: null } } : call;
-    this.driver = createDriver(s, record, business, {
-      send: (e) => this.emit(e),
-      hangup: (reason) => {
-        this.log.info({ reason }, 'server hangs up');
-        void this.end(reason);
+    this.host = new CallHost(s, {
+      call,
+      business,
+      log: s.log.child({ call_id: call.id, transport: 'http' }),
+      recordAudio: true, // SSE is this transport's only way out, so its readers get the audio deltas too
+      driverCall: manual ? { ...call, session: { ...call.session, turn_detection: null } } : undefined,
+      // No connection to close: the host ends the call, which ends the session.
+      transport: { deliver: (e) => this.deliver(e), close: () => {} },
+      onEnded: (reason) => {
+        this.listeners.clear();
+        onEnd(reason);
       },
     });
-    this.run(() => this.driver.start());
+    void this.host.start().catch(() => {});
   }
 
   get ended(): boolean {
-    return this.endedWith !== null;
+    return this.host.ended;
   }
 
   /** Resolves when an end that has begun is complete; null while the session is live. */
   get ending(): Promise<void> | null {
-    return this.endedWith;
+    return this.host.ending;
   }
 
   /** Runs `fn` after everything queued before it (an append must land before the commit after it). */
-  run<T>(fn: () => Promise<T> | T): Promise<T> {
+  run<T>(fn: (driver: CallDriver) => Promise<T> | T): Promise<T> {
     this.touch();
-    const p = this.queue.then(fn);
-    this.queue = p.then(
-      () => undefined,
-      (err: Error) => {
-        this.log.error({ err: err.message }, 'call driver error');
-        this.emit(inputEvents.error({ type: 'server_error', code: 'internal_error', message: 'Internal error; the call goes on.' }));
-      },
-    );
-    return p;
+    return this.host.run(fn);
   }
 
   audio(bytes: Uint8Array): Promise<void> {
-    return this.run(() => {
+    return this.run((d) => {
       this.uncommitted += bytes.length;
-      this.driver.onAudio(bytes);
+      d.onAudio(bytes);
     });
   }
 
@@ -104,10 +87,10 @@ export class CallSession {
    * Returns whether there was something to commit.
    */
   commitTurn(): Promise<boolean> {
-    return this.run(async () => {
+    return this.run(async (d) => {
       if (this.vadOn ? !this.speaking : this.uncommitted === 0) return false;
-      await this.driver.onClientEvent({ type: 'input_audio_buffer.commit' });
-      await this.driver.onClientEvent({ type: 'response.create' });
+      await d.onClientEvent({ type: 'input_audio_buffer.commit' });
+      await d.onClientEvent({ type: 'response.create' });
       return true;
     });
   }
@@ -120,7 +103,7 @@ export class CallSession {
   }
 
   clientEvent(e: ClientEvent): Promise<void> {
-    return this.run(() => this.driver.onClientEvent(e));
+    return this.run((d) => d.onClientEvent(e));
   }
 
   subscribe(fn: SessionListener): () => void {
@@ -148,23 +131,16 @@ export class CallSession {
 
   /** Every event recorded so far is in Redis. */
   flushed(): Promise<void> {
-    return this.recorder.flushed();
+    return this.host.flushed();
   }
 
   /** Closes the driver (cancelling what runs), ends the call record; idempotent. */
   end(reason: string): Promise<void> {
-    this.endedWith ??= (async () => {
-      await this.queue;
-      await this.driver.close(reason).catch((err: Error) => this.log.warn({ err: err.message }, 'driver close failed'));
-      await this.recorder.flushed(); // an SSE reader that sees the call ended has all its events
-      await this.s.calls.end(this.call.id, reason);
-      this.listeners.clear();
-      this.onEnd(reason);
-    })();
-    return this.endedWith;
+    return this.host.end(reason);
   }
 
-  private emit(e: ServerEvent): void {
+  /** The HTTP transport's way out: what the turns route listens to (SSE readers read the recording). */
+  private deliver(e: ServerEvent): void {
     if (announcesSession(e)) {
       this.input.format = e.session.input_audio_format;
       this.vadOn = e.session.turn_detection != null;
@@ -174,7 +150,6 @@ export class CallSession {
       this.speaking = false;
       this.uncommitted = 0;
     }
-    this.recorder.record(e);
     for (const fn of this.listeners) fn(e);
   }
 }
@@ -192,15 +167,13 @@ export class CallSessions {
   readonly ownership: CallOwnership;
   private readonly sessions = new Map<string, CallSession>();
   private readonly sweeper: NodeJS.Timeout;
-  private readonly onHangup = (callId: string) => void this.sessions.get(callId)?.end('hangup');
 
   constructor(
     private readonly s: Services,
     private readonly idleMs = IDLE_MS,
   ) {
-    this.eventLog = new CallEventLog(s.redis, s.keys, s.config.callTtlS);
-    s.events.on('hangup', this.onHangup);
-    // Also the live sessions' heartbeat for the concurrent-call limit (a crashed gateway's calls then expire).
+    this.eventLog = liveCalls(s).eventLog;
+    // Each session's host keeps its call's concurrent-call heartbeat and hears hang-ups itself.
     const every = Math.min(60_000, s.concurrency.staleMs / 4, Math.max(1_000, idleMs / 4));
     this.ownership = new CallOwnership(s.redis, s.keys, 3 * every);
     this.sweeper = setInterval(() => this.sweep(), every).unref();
@@ -237,26 +210,24 @@ export class CallSessions {
     if (owner) throw new CallDrivenElsewhere(callId, owner);
     const again = this.sessions.get(callId); // another request may have opened it meanwhile
     if (again && !again.ended) return this.open(callId, o);
-    const session = new CallSession(this.s, call, business, o.manual, this.eventLog, (reason) => {
+    const session = new CallSession(this.s, call, business, o.manual, (reason) => {
       if (this.sessions.get(callId) === session) {
         this.sessions.delete(callId);
         void this.ownership.release(callId).catch(() => {});
       }
       this.signals.emit('ended', callId, reason);
-      if (reason !== 'hangup') void this.s.hangups.publish(callId); // close other transports of this call
     });
     this.sessions.set(callId, session);
     return session;
   }
 
-  /** Once a session here has begun ending: resolves when its last event is recorded. */
+  /** Once the call's hosts here (any transport) have begun ending: resolves when their last events are recorded. */
   async whenEnded(callId: string): Promise<void> {
-    await this.sessions.get(callId)?.ending;
+    await liveCalls(this.s).whenEnded(callId);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    this.s.events.off('hangup', this.onHangup);
     await Promise.all([...this.sessions.values()].map((x) => x.end('server_shutdown')));
   }
 
@@ -265,10 +236,7 @@ export class CallSessions {
     const live: string[] = [];
     for (const session of this.sessions.values()) {
       if (session.idleFor(now) > this.idleMs) void session.end('idle_timeout');
-      else {
-        live.push(session.call.id);
-        void this.s.concurrency.heartbeat(session.call.business_id, session.call.id).catch(() => {});
-      }
+      else live.push(session.call.id);
     }
     void this.ownership.refresh(live).catch(() => {});
   }
