@@ -27,9 +27,3 @@ export function textHeard(sentences: readonly SpokenSentence[], playedMs: number
   }
   return out.join(' ');
 }
-
-/** How much audio was played: what was sent, but no more than real time since the first byte. */
-export function playedMs(sentMs: number, firstSentAt: number | null, now: number): number {
-  if (firstSentAt === null) return 0;
-  return Math.max(0, Math.min(sentMs, now - firstSentAt));
-}

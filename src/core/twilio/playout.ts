@@ -3,9 +3,11 @@
  * instead"). The agent's μ-law audio is cut into 160-byte (20 ms) frames that the transport sends
  * in real time; after each chunk comes a mark named `<item_id>:<cumulative ms>`, which Twilio
  * echoes once the audio before it has played. On barge-in, `interrupt()` empties the queue and
- * says how much of the item was played: min(now − first send, ms sent), never below the last
- * echoed mark. Marks echoed after that clear are ignored. Pure: time comes in as `now`.
+ * says how much of the item was played, by the one played rule (core/played.ts) with the last
+ * echoed mark as what is confirmed. Marks echoed after that clear are ignored. Pure: time comes in as `now`.
  */
+import { playedMs } from '../played';
+
 export const FRAME_BYTES = 160;
 export const FRAME_MS = 20;
 const ULAW_SILENCE = 0xff;
@@ -136,8 +138,7 @@ export class TwilioPlayout {
     if (!itemId) return null;
     for (const id of this.items.keys()) this.interrupted.add(id);
     const st = this.item(itemId);
-    const elapsed = st.firstSentAt === null ? 0 : Math.max(0, now - st.firstSentAt);
-    const audioEndMs = Math.round(Math.max(st.echoedMs, Math.min(elapsed, st.sentMs)));
+    const audioEndMs = Math.round(playedMs({ sentMs: st.sentMs, firstSentAt: st.firstSentAt, now, confirmedMs: st.echoedMs }));
     this.items.clear();
     this.lastSentItem = null;
     return { itemId, audioEndMs };

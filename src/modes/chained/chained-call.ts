@@ -13,7 +13,7 @@ import { SessionPatch, type Session } from '../../contracts/session';
 import { InputDecoder, OutputEncoder } from '../../core/audio/formats';
 import { pcm16ToBytes } from '../../core/audio/pcm';
 import { inputEvents, newId, ResponseEmitter } from '../../core/protocol';
-import { playedMs } from '../../core/truncate';
+import { playedMs, unplayedMs } from '../../core/played';
 import { TurnDetector, type TurnEvent } from '../../core/vad/turn-detector';
 import { jobId } from '../../adapters/queues';
 import { OutputReader } from '../../adapters/output-reader';
@@ -465,7 +465,7 @@ export class ChainedCall implements CallDriver {
   private carryOut(turn: Turn) {
     const { action, reason } = turn.action!;
     const sent = sentMs(turn);
-    const remainingMs = Math.max(0, sent - playedMs(sent, turn.firstAudioAt, Date.now()));
+    const remainingMs = unplayedMs({ sentMs: sent, firstSentAt: turn.firstAudioAt, now: Date.now() });
     void this.s.stageLog.write({ call_id: this.call.id, turn_id: turn.id, stage: 'gateway', event: 'completed', data: { call_action: action, reason: reason ?? null, after_ms: Math.round(remainingMs) } });
     carryOutCallAction(this.host, action, reason, remainingMs, () => this.closed);
   }
@@ -489,7 +489,7 @@ export class ChainedCall implements CallDriver {
     turn.cancelled = true;
     await this.s.cancel.cancel(this.call.id, turn.id);
     const sent = sentMs(turn);
-    const heardMs = clientPlayedMs !== undefined ? Math.min(clientPlayedMs, sent) : playedMs(sent, turn.firstAudioAt, Date.now());
+    const heardMs = playedMs({ sentMs: sent, firstSentAt: turn.firstAudioAt, now: Date.now(), ...(clientPlayedMs !== undefined ? { reportedMs: clientPlayedMs } : {}) });
     if (turn.emitter && !turn.emitter.isDone) {
       this.sendAll(turn.emitter.done('cancelled', { reason }));
       this.lastItemId = turn.emitter.lastItemId;

@@ -6,7 +6,8 @@
  * is still playing an answer that was already fully sent.
  */
 import type { Services } from '../../gateway/services';
-import { playedMs, textHeard, type SpokenSentence } from '../../core/truncate';
+import { playedMs } from '../../core/played';
+import { textHeard, type SpokenSentence } from '../../core/truncate';
 import { spokenSentences, type Turn } from './turn';
 
 export interface SpokenItem {
@@ -73,7 +74,7 @@ export class HeardHistory {
     if (!last || last[1].truncated) return null;
     const [itemId, item] = last;
     const totalMs = totalAudioMs(item.sentences);
-    const heardMs = playedMs(totalMs, item.firstAudioAt, now);
+    const heardMs = playedMs({ sentMs: totalMs, firstSentAt: item.firstAudioAt, now });
     if (heardMs >= totalMs) return null;
     await this.cutItem(itemId, item, heardMs);
     return { turnId: item.turnId, heardMs, totalMs };

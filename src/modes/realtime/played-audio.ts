@@ -1,9 +1,11 @@
 /**
- * How much of each assistant item's audio the client can have played (PROTOCOLS.md §6.4 "Do
- * instead"): count the milliseconds sent per item from the bytes, note when the first byte went
- * out, and cut at min(elapsed since first send, ms sent) — never past what exists, which would
- * make the upstream reject the truncate.
+ * How much of each assistant item's audio the client can have played: count the milliseconds
+ * sent per item from the bytes, note when the first byte went out, and cut by the one played
+ * rule (core/played.ts) — never past what exists, which would make the upstream reject the
+ * truncate.
  */
+import { playedMs } from '../../core/played';
+
 export interface PlayedAudio {
   itemId: string;
   audioEndMs: number;
@@ -39,8 +41,8 @@ export class PlayedAudioTracker {
     const item = this.items.get(this.last);
     if (!item) return null;
     const sentMs = item.bytes / bytesPerMs;
-    const heard = clientPlayedMs ?? this.now() - item.firstSentAt;
-    return { itemId: this.last, audioEndMs: Math.max(0, Math.floor(Math.min(heard, sentMs))), sentMs };
+    const played = playedMs({ sentMs, firstSentAt: item.firstSentAt, now: this.now(), ...(clientPlayedMs !== undefined ? { reportedMs: clientPlayedMs } : {}) });
+    return { itemId: this.last, audioEndMs: Math.floor(played), sentMs };
   }
 
   /** After a truncate the item is settled: a second interrupt has nothing to cut. */
