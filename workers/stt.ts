@@ -1,26 +1,29 @@
 /**
  * STT stage: the utterance audio (PCM16 16 kHz in Redis) → Whisper-compatible transcription →
- * the user message in history (once) → the LLM job.
+ * the user message in history (once) → the LLM job when the turn asks for a response. An 'early'
+ * job transcribes a turn during the caller's pause (business.early_transcription_ms); the turn's
+ * own job then takes that transcript if no speech came after it.
  */
 import { toFile } from 'openai';
 import type { Job } from 'bullmq';
 import type { CallRecord } from '../src/contracts/call';
-import type { EarlySttJob, LlmJob, SttJob } from '../src/contracts/jobs';
+import type { EarlySttJob, SttJob } from '../src/contracts/jobs';
 import { bytesToPcm16 } from '../src/core/audio/pcm';
 import { encodeWav } from '../src/core/audio/formats';
-import { jobId } from '../src/adapters/queues';
-import { dedicatedConnection } from '../src/adapters/redis';
 import { describeError, withRetries } from '../src/adapters/retry';
+import { TurnJobs } from '../src/adapters/turn-jobs';
+import { Utterances, type EarlyResult } from '../src/adapters/utterances';
 import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
 
 /** How long a turn's STT job waits for its early transcription before transcribing by itself. */
 const EARLY_WAIT_S = 10;
-const EARLY_TTL_S = 120;
 
 export function createSttProcessor(deps: WorkerDeps) {
+  const utterances = new Utterances(deps.redis, deps.keys);
+  const jobs = new TurnJobs(deps.queues, deps.stageLog);
   return async function processStt(job: Job<SttJob> | Job<EarlySttJob>): Promise<void> {
-    if (job.name === 'early') return transcribeEarly(deps, (job as Job<EarlySttJob>).data);
+    if (job.name === 'early') return transcribeEarly(deps, utterances, (job as Job<EarlySttJob>).data);
     const sttJob = job as Job<SttJob>;
     const d = sttJob.data;
     const ctx = await beginJob(deps, sttJob, 'stt');
@@ -31,14 +34,12 @@ export function createSttProcessor(deps: WorkerDeps) {
       /** Hands the turn on to the LLM (or closes it when nothing was said). */
       const respond = async (text: string) => {
         if (d.respond && text && !ctx.signal.aborted) {
-          const llm: LlmJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id };
-          await deps.queues.llm.add('llm', llm, { jobId: jobId(d.call_id, d.turn_id, 'llm') });
-          await deps.stageLog.write({ call_id: d.call_id, turn_id: d.turn_id, stage: 'llm', event: 'queued' });
+          await jobs.llm({ call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id });
         } else if (d.respond) {
           await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text: '', sentences: 0 });
         }
       };
-      const bytes = await deps.redis.getBuffer(deps.keys.callAudio(d.call_id, d.turn_id));
+      const bytes = await utterances.get(d.call_id, d.turn_id);
       if (!bytes) {
         // A redelivery after the first attempt transcribed and dropped the audio: carry on from history.
         const prior = (await deps.calls.history(d.call_id)).find((h) => h.item_id === d.user_item_id);
@@ -47,7 +48,7 @@ export function createSttProcessor(deps: WorkerDeps) {
         return respond(String(prior.message['content'] ?? ''));
       }
       await ctx.log('started', { audio_ms: d.audio_ms, queue_wait_ms: ctx.startedAt - job.timestamp });
-      const early = d.early_id ? await earlyTranscript(deps, d.call_id, d.early_id, ctx.signal) : null;
+      const early = d.early_id ? await utterances.early(d.call_id, d.early_id, EARLY_WAIT_S, ctx.signal) : null;
       let text: string;
       try {
         text =
@@ -74,8 +75,7 @@ export function createSttProcessor(deps: WorkerDeps) {
       // The model hears the caller as said (history above); transcripts shown anywhere are filtered.
       const shown = await deps.filters.redactText(d.call_id, text);
       await deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text: shown });
-      // The transcript is what is kept; the raw utterance (~64 KB per turn) goes now, not at its TTL.
-      await deps.redis.del(deps.keys.callAudio(d.call_id, d.turn_id));
+      await utterances.drop(d.call_id, d.turn_id);
       await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms, ...(early !== null ? { early: true } : {}) }, Date.now() - ctx.startedAt);
       await respond(text);
     } finally {
@@ -84,7 +84,6 @@ export function createSttProcessor(deps: WorkerDeps) {
   };
 }
 
-/** One attempt, no retries: if it fails, the turn's own STT job transcribes (and retries) itself. */
 /** One transcription request: the utterance as WAV, with the session's model, language and prompt. */
 async function transcribe(deps: WorkerDeps, call: CallRecord, pcm: Buffer, signal?: AbortSignal): Promise<string> {
   const t = call.session.input_audio_transcription;
@@ -101,36 +100,15 @@ async function transcribe(deps: WorkerDeps, call: CallRecord, pcm: Buffer, signa
 }
 
 /** One attempt, no retries: if it fails, the turn's own STT job transcribes (and retries) itself. */
-async function transcribeEarly(deps: WorkerDeps, d: EarlySttJob): Promise<void> {
-  const audioKey = deps.keys.callAudio(d.call_id, d.early_id);
-  const [call, bytes] = await Promise.all([deps.calls.get(d.call_id), deps.redis.getBuffer(audioKey)]);
-  let result: { text: string } | { error: string };
+async function transcribeEarly(deps: WorkerDeps, utterances: Utterances, d: EarlySttJob): Promise<void> {
+  const [call, bytes] = await Promise.all([deps.calls.get(d.call_id), utterances.get(d.call_id, d.early_id)]);
+  let result: EarlyResult;
   try {
     result = call && bytes ? { text: await transcribe(deps, call, bytes) } : { error: 'call or audio gone' };
   } catch (err) {
     result = { error: describeError(err) };
   }
-  const key = deps.keys.earlyTranscript(d.call_id, d.early_id);
-  await deps.redis.multi().set(key, JSON.stringify(result), 'EX', EARLY_TTL_S).rpush(`${key}:ready`, '1').expire(`${key}:ready`, EARLY_TTL_S).del(audioKey).exec();
-}
-
-/** The early transcription's text once it is in (waiting up to EARLY_WAIT_S); null if it failed or never came. */
-async function earlyTranscript(deps: WorkerDeps, callId: string, earlyId: string, signal: AbortSignal): Promise<string | null> {
-  const key = deps.keys.earlyTranscript(callId, earlyId);
-  let raw = await deps.redis.get(key);
-  if (raw === null) {
-    const conn = dedicatedConnection(deps.redis);
-    const onAbort = () => conn.disconnect();
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      if (await conn.blpop(`${key}:ready`, EARLY_WAIT_S).catch(() => null)) raw = await deps.redis.get(key);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      conn.disconnect();
-    }
-  }
-  const result = raw === null ? null : (JSON.parse(raw) as { text?: string });
-  return typeof result?.text === 'string' ? result.text : null;
+  await utterances.putEarly(d.call_id, d.early_id, result);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

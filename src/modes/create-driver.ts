@@ -1,4 +1,7 @@
-/** Picks the call driver for the call's mode: the one place that knows both modes exist. */
+/**
+ * Picks the call driver for the call's mode: the one place a transport's host gets a driver (a
+ * realtime call that falls back to chained mode builds its ChainedCall itself).
+ */
 import type { Business } from '../contracts/business';
 import type { CallRecord } from '../contracts/call';
 import type { Services } from '../gateway/services';

@@ -1,7 +1,8 @@
 /**
- * A call driver runs one connected call in one mode (chained or realtime) behind the same
- * interface, so the transports (WebSocket, HTTP, Twilio) never care which mode a business uses.
- * Drivers speak the internal (beta-shaped) event model; dialects are translated by the transport.
+ * A call driver runs one live call in one mode (chained or realtime) behind the same interface,
+ * so the call host and its transports (WebSocket, HTTP, Twilio) never care which mode a business
+ * uses. Drivers speak the internal (beta-shaped) event model; dialects are translated by the
+ * transport. The host (gateway/sessions/call-host.ts) calls the driver one call at a time, in order.
  */
 import type { ClientEvent, ServerEvent } from '../contracts/realtime';
 import type { Dialect } from '../core/protocol';
@@ -32,7 +33,7 @@ export interface CallDriver {
   onClientEvent(event: ClientEvent): Promise<void>;
   /** Raw audio in the session's input format (binary frames, HTTP chunks, Twilio media). */
   onAudio(bytes: Uint8Array): void;
-  /** Milliseconds of the current response's audio sent and not yet known to be played (for Twilio marks). */
+  /** The call ends: cancels the response in flight (history keeps what was heard) and lets go of upstreams and readers. */
   close(reason: string): Promise<void>;
 }
 

@@ -1,0 +1,76 @@
+/**
+ * Barge-in and truncation in chained mode: cancelling a turn everywhere (workers, client, history)
+ * and cutting an answer's history to what the caller heard, by the one played rule (core/played.ts).
+ */
+import { inputEvents } from '../../core/protocol';
+import { playedMs } from '../../core/played';
+import type { ChainedState } from './call-state';
+import { totalAudioMs } from './heard-history';
+import { sentMs, spokenSentences, type Turn } from './turn';
+
+export class BargeIn {
+  constructor(private readonly st: ChainedState) {}
+
+  /** The caller started speaking: with interrupt_response, the answer being produced or played stops. */
+  async onSpeechStarted(): Promise<void> {
+    if (!(this.st.session.turn_detection?.interrupt_response ?? true)) return;
+    if (this.st.active) await this.cancelTurn(this.st.active, 'turn_detected', 'barge-in');
+    else await this.truncatePlaying();
+  }
+
+  /**
+   * Cancels a turn everywhere: the Redis mark and pub/sub stop the workers, the client gets the
+   * closing events and response.done(cancelled), and history keeps only what was heard
+   * (`clientPlayedMs`: what the client says it played).
+   */
+  async cancelTurn(turn: Turn, reason: 'turn_detected' | 'client_cancelled', why: string, clientPlayedMs?: number): Promise<void> {
+    if (turn.cancelled) return;
+    const { s, callId } = this.st;
+    const started = Date.now();
+    turn.cancelled = true;
+    await s.cancel.cancel(callId, turn.id);
+    const sent = sentMs(turn);
+    const heardMs = playedMs({ sentMs: sent, firstSentAt: turn.firstAudioAt, now: Date.now(), ...(clientPlayedMs !== undefined ? { reportedMs: clientPlayedMs } : {}) });
+    if (turn.emitter && !turn.emitter.isDone) {
+      this.st.sendAll(turn.emitter.done('cancelled', { reason }));
+      this.st.lastItemId = turn.emitter.lastItemId;
+    }
+    await this.st.heard.cutTurn(turn, heardMs);
+    await s.stageLog.write({
+      call_id: callId,
+      turn_id: turn.id,
+      stage: 'gateway',
+      event: 'cancelled',
+      duration_ms: Date.now() - started,
+      data: { reason, trigger: why, played_ms: Math.round(heardMs), sent_ms: Math.round(sent) },
+    });
+    this.st.retire(turn);
+  }
+
+  /** Barge-in while the client still plays an answer that was fully sent: history keeps what was heard. */
+  private async truncatePlaying(): Promise<void> {
+    const cut = await this.st.heard.cutPlaying();
+    if (!cut) return;
+    await this.st.s.stageLog.write({
+      call_id: this.st.callId,
+      turn_id: cut.turnId,
+      stage: 'gateway',
+      event: 'cancelled',
+      data: { reason: 'turn_detected', trigger: 'barge-in during playback', played_ms: Math.round(cut.heardMs), sent_ms: Math.round(cut.totalMs) },
+    });
+  }
+
+  /** conversation.item.truncate: the client says how much of an assistant item it played. */
+  async truncateItem(itemId: string, audioEndMs: number, eventId?: string): Promise<void> {
+    const live = [...this.st.turns.values()].find((t) => t.assistantItemId === itemId);
+    const item = live ? { sentences: spokenSentences(live), turnId: live.id } : this.st.heard.get(itemId);
+    if (!item) return this.st.error('item_not_found', `No assistant item '${itemId}' with audio in this call.`, eventId, 'item_id');
+    const totalMs = totalAudioMs(item.sentences);
+    if (audioEndMs > totalMs + 1) {
+      return this.st.error('invalid_value', `audio_end_ms ${audioEndMs} is past the end of the item's audio (${Math.round(totalMs)} ms).`, eventId, 'audio_end_ms');
+    }
+    if (live) await this.cancelTurn(live, 'client_cancelled', 'conversation.item.truncate', audioEndMs);
+    await this.st.heard.cutItem(itemId, item, audioEndMs);
+    this.st.send(inputEvents.truncated({ item_id: itemId, content_index: 0, audio_end_ms: audioEndMs }));
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * What a chained call's collaborators (input, client events, worker output, barge-in) share: the
+ * session, the turns in flight, the conversation's last item, the way out to the client, and the
+ * one place the driver queues a turn's LLM job.
+ */
+import type { Business } from '../../contracts/business';
+import type { CallRecord } from '../../contracts/call';
+import type { RealtimeSession, ServerEvent } from '../../contracts/realtime';
+import type { Session } from '../../contracts/session';
+import { TurnJobs } from '../../adapters/turn-jobs';
+import { Utterances } from '../../adapters/utterances';
+import { inputEvents, newId } from '../../core/protocol';
+import type { Services } from '../../gateway/services';
+import type { DriverHost } from '../driver';
+import { HeardHistory } from './heard-history';
+import { createTurn, type Turn } from './turn';
+
+export class ChainedState {
+  session: Session;
+  readonly conversationId = newId('conv');
+  readonly turns = new Map<string, Turn>();
+  /** The turn whose response is playing or being produced. */
+  active: Turn | null = null;
+  lastItemId: string | null = null;
+  /** Manual commits whose transcript has not arrived yet. */
+  readonly awaitingTranscript = new Set<string>();
+  readonly heard: HeardHistory;
+  readonly jobs: TurnJobs;
+  readonly utterances: Utterances;
+  closed = false;
+
+  constructor(
+    readonly s: Services,
+    readonly call: CallRecord,
+    readonly business: Business,
+    readonly host: DriverHost,
+  ) {
+    this.session = call.session;
+    this.heard = new HeardHistory(s, call.id);
+    this.jobs = new TurnJobs(s.queues, s.stageLog);
+    this.utterances = new Utterances(s.redis, s.keys);
+  }
+
+  get callId(): string {
+    return this.call.id;
+  }
+
+  /** Speech that starts a turn or interrupts the agent (business.interruption). */
+  get minSpeechMs(): number {
+    return this.business.interruption?.min_speech_ms ?? 200;
+  }
+
+  newTurn(): Turn {
+    const turn = createTurn(this.session.modalities);
+    this.turns.set(turn.id, turn);
+    return turn;
+  }
+
+  setActive(turn: Turn): void {
+    turn.responding = true;
+    this.active = turn;
+  }
+
+  /** The turn is over (done, cancelled or failed): an answer with audio is remembered for truncation. */
+  retire(turn: Turn): void {
+    turn.responding = false;
+    if (this.active === turn) this.active = null;
+    this.turns.delete(turn.id);
+    this.heard.remember(turn);
+  }
+
+  /** The turn's LLM job (the STT worker queues it itself for a turn that responds on its transcript). */
+  queueLlm(turn: Turn): Promise<void> {
+    const overrides = turn.overrides;
+    return this.jobs.llm({
+      call_id: this.call.id,
+      turn_id: turn.id,
+      response_id: turn.responseId,
+      assistant_item_id: turn.assistantItemId,
+      ...(overrides && Object.keys(overrides).length ? { overrides } : {}),
+    });
+  }
+
+  send(e: ServerEvent): void {
+    this.host.send(e);
+  }
+
+  sendAll(events: readonly ServerEvent[]): void {
+    for (const e of events) this.host.send(e);
+  }
+
+  error(code: string, message: string, eventId?: string, param?: string, type = 'invalid_request_error'): void {
+    this.host.send(inputEvents.error({ type, code, message, ...(param ? { param } : {}), ...(eventId ? { event_id: eventId } : {}) }));
+  }
+
+  wireSession(): RealtimeSession {
+    const { model, ...rest } = this.session;
+    return { id: this.call.id.replace('call_', 'sess_'), object: 'realtime.session', model, ...rest } as RealtimeSession;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The client's Realtime events in chained mode: session updates, conversation items (a client
+ * tool's output goes to the LLM worker waiting for it), response.create / cancel / interrupt, and
+ * the audio buffer events handed to the input.
+ */
+import type { ClientEvent, ClientEventOf } from '../../contracts/realtime';
+import { SessionPatch, type Session } from '../../contracts/session';
+import { ClientToolResults } from '../../adapters/client-tool-results';
+import { inputEvents, newId } from '../../core/protocol';
+import { ApiError } from '../../errors';
+import { overrideSession } from '../../gateway/call-factory';
+import type { BargeIn } from './barge-in';
+import type { ChainedState } from './call-state';
+import type { ChainedInput } from './input';
+
+export class ChainedClientEvents {
+  private readonly toolResults: ClientToolResults;
+
+  constructor(
+    private readonly st: ChainedState,
+    private readonly input: ChainedInput,
+    private readonly bargeIn: BargeIn,
+    /** The session changed (the output side re-encodes in the new format). */
+    private readonly onSession: (next: Session, before: Session) => void,
+  ) {
+    this.toolResults = new ClientToolResults(st.s.redis, st.s.keys);
+  }
+
+  async handle(e: ClientEvent): Promise<void> {
+    const { st } = this;
+    switch (e.type) {
+      case 'session.update':
+        return this.updateSession(e);
+      case 'input_audio_buffer.append':
+        return this.input.push(Buffer.from(e.audio, 'base64'));
+      case 'input_audio_buffer.commit':
+        return this.input.commit(e.event_id);
+      case 'input_audio_buffer.clear':
+        return this.input.clear();
+      case 'conversation.item.create':
+        return this.createItem(e);
+      case 'conversation.item.truncate':
+        return this.bargeIn.truncateItem(e.item_id, e.audio_end_ms, e.event_id);
+      case 'response.create':
+        return this.createResponse(e);
+      case 'response.cancel':
+        if (!st.active || !st.active.responding) return st.error('response_cancel_not_active', 'Cancellation failed: no active response found.', e.event_id);
+        return this.bargeIn.cancelTurn(st.active, 'client_cancelled', 'response.cancel');
+      case 'response.interrupt':
+        if (!st.active) return st.error('response_cancel_not_active', 'Interrupt failed: no active response found.', e.event_id);
+        return this.bargeIn.cancelTurn(st.active, 'client_cancelled', 'response.interrupt', e.audio_end_ms);
+      default:
+        return st.error('unsupported_event', `'${e.type}' is not supported in chained mode.`, e.event_id);
+    }
+  }
+
+  private async updateSession(e: ClientEventOf<'session.update'>): Promise<void> {
+    const { st } = this;
+    const parsed = SessionPatch.safeParse(e.session);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const param = ['session', ...issue.path].join('.');
+      return st.error('invalid_value', `Invalid '${param}': ${issue.message}`, e.event_id, param);
+    }
+    // The model is fixed for a call, as in OpenAI's API; clients often resend it unchanged.
+    const { model: _model, ...patch } = parsed.data;
+    let next: Session;
+    try {
+      next = overrideSession(st.business, st.session, patch, st.s.config.extraVoices);
+    } catch (err) {
+      if (err instanceof ApiError) return st.error(err.code, err.message, e.event_id, err.param ?? undefined);
+      throw err;
+    }
+    const before = st.session;
+    st.session = next;
+    this.input.sessionChanged(next, before);
+    this.onSession(next, before);
+    await st.s.calls.updateSession(st.callId, next);
+    st.send(inputEvents.sessionUpdated(st.wireSession()));
+  }
+
+  private async createItem(e: ClientEventOf<'conversation.item.create'>): Promise<void> {
+    const { st } = this;
+    const item = e.item;
+    const itemId = item.id ?? newId('item');
+    const prev = st.lastItemId;
+    if (item.type === 'function_call_output') {
+      // A client-side tool's answer: the LLM worker waiting for it continues the same response.
+      await this.toolResults.deliver(st.callId, item.call_id, item.output);
+    } else if (item.type === 'message') {
+      const text = item.content
+        .map((p) => ('text' in p && typeof p.text === 'string' ? p.text : 'transcript' in p && typeof p.transcript === 'string' ? p.transcript : ''))
+        .join(' ')
+        .trim();
+      if (item.content.some((p) => p.type === 'input_audio')) {
+        return st.error('unsupported_content', 'input_audio content in conversation.item.create is not supported in chained mode; stream audio with input_audio_buffer.append.', e.event_id, 'item.content');
+      }
+      await st.s.calls.appendHistoryOnce(st.callId, `item:${itemId}`, [{ item_id: itemId, turn_id: 'client', message: { role: item.role, content: text } }]);
+      if (item.role !== 'system') await st.s.calls.appendTranscript(st.callId, { ts: Date.now(), role: item.role, turn_id: 'client', text });
+    } else {
+      return st.error('unsupported_item', `Items of type '${item.type}' cannot be created in chained mode.`, e.event_id, 'item.type');
+    }
+    st.lastItemId = itemId;
+    const created = { ...item, id: itemId, object: 'realtime.item' as const, status: 'completed' as const };
+    st.send(inputEvents.itemCreated(created as never, prev));
+    st.send(inputEvents.itemDone(created as never, prev));
+  }
+
+  private async createResponse(e: ClientEventOf<'response.create'>): Promise<void> {
+    const { st } = this;
+    if (st.active?.responding) {
+      // After a client tool's function_call_output, OpenAI's clients send response.create; here the
+      // response continues by itself, so that request is already satisfied.
+      if (st.active.hadClientTool) return;
+      return st.error('conversation_already_has_active_response', 'Conversation already has an active response in progress.', e.event_id);
+    }
+    const r = e.response ?? {};
+    // A manual commit whose transcript is not in yet: respond when it arrives.
+    const waitingId = [...st.awaitingTranscript].pop();
+    const turn = (waitingId && st.turns.get(waitingId)) || st.newTurn();
+    turn.modalities = (r.modalities as ('audio' | 'text')[] | undefined) ?? st.session.modalities;
+    st.setActive(turn);
+    turn.overrides = {
+      ...(r.instructions !== undefined ? { instructions: r.instructions } : {}),
+      ...(r.temperature !== undefined ? { temperature: r.temperature } : {}),
+      ...(r.modalities !== undefined ? { modalities: turn.modalities } : {}),
+      ...(r.max_response_output_tokens !== undefined ? { max_output_tokens: r.max_response_output_tokens } : {}),
+    };
+    if (waitingId) turn.respondOnTranscript = true;
+    else await st.queueLlm(turn);
+  }
+}
