@@ -13,6 +13,18 @@ export interface WireFrame {
   bytes: Uint8Array;
 }
 
+/**
+ * Where a transport that plays the agent's audio itself (Twilio: paced frames and marks) takes
+ * it, as bytes in the session's output format rather than base64 in response.audio.delta events.
+ * The sink owns the playback position: on barge-in it knows what the caller heard.
+ */
+export interface AudioSink {
+  /** A chunk of the assistant item's audio, in order. */
+  push(itemId: string, audio: Uint8Array): void;
+  /** The item's audio is complete (its response.audio.done). */
+  finish(itemId: string): void;
+}
+
 export interface DriverHost {
   /**
    * Sends one server event to the client (the transport translates it to the client's dialect).
@@ -26,6 +38,12 @@ export interface DriverHost {
    * person (Twilio) does so; without it the transfer is only recorded.
    */
   transfer?(reason: string | undefined): void;
+  /**
+   * The transport's audio sink, if it plays the audio itself: a driver that makes the audio
+   * (chained) pushes it here instead of sending audio deltas; the host turns a relayed driver's
+   * deltas (realtime) into pushes.
+   */
+  audio?: AudioSink;
 }
 
 export interface CallDriver {

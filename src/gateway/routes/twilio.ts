@@ -18,17 +18,15 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
-import { afterStreamTwiml, connectStreamTwiml, dtmfText, parseTwilioMessage, twilioOut, type TwilioInbound } from '../../core/twilio/messages';
-import { FRAME_MS, TwilioPlayout } from '../../core/twilio/playout';
+import { afterStreamTwiml, connectStreamTwiml, dtmfText, parseTwilioMessage, type TwilioInbound } from '../../core/twilio/messages';
 import { streamToken, validStreamToken, validTwilioSignature } from '../../core/twilio/signature';
 import { ApiError } from '../../errors';
 import type { Logger } from '../../logger';
 import { createCall } from '../call-factory';
 import { CallHost } from '../sessions/call-host';
+import { TwilioAudioOut } from '../sessions/twilio-audio-out';
 import type { Services } from '../services';
 
-/** Frames sent ahead of real time, so network jitter does not starve Twilio's player. */
-const LEAD_FRAMES = 2;
 /** How long Twilio has to ask /v1/twilio/stream-ended after the stream closes for a transfer. */
 const TRANSFER_TTL_S = 300;
 /** Digits pressed within this long of each other reach the agent as one item ("[DTMF] 1234"). */
@@ -102,11 +100,10 @@ class TwilioStream {
   private log: Logger;
   private streamSid = '';
   private host: CallHost | null = null;
-  private readonly playout = new TwilioPlayout();
+  /** The agent's audio, paced out to Twilio; knows what was heard. */
+  private readonly audio: TwilioAudioOut;
   /** Twilio's messages in order (the start creates the call before its media arrives). */
   private queue: Promise<void> = Promise.resolve();
-  private pacer: NodeJS.Timeout | null = null;
-  private clock: { t0: number; frames: number } | null = null;
   private responding = false;
   private digits = '';
   private dtmfTimer: NodeJS.Timeout | null = null;
@@ -119,6 +116,7 @@ class TwilioStream {
     private readonly socket: WebSocket,
   ) {
     this.log = s.log.child({ transport: 'twilio' });
+    this.audio = new TwilioAudioOut(() => this.streamSid, (msg) => this.sendTwilio(msg));
   }
 
   listen(): void {
@@ -144,7 +142,7 @@ class TwilioStream {
         void this.host?.audio(Buffer.from(msg.media.payload, 'base64')).catch(() => {});
         return;
       case 'mark':
-        return this.playout.onMark(msg.mark.name);
+        return this.audio.onMark(msg.mark.name);
       case 'dtmf':
         return this.onDigit(msg.dtmf.digit);
       case 'stop':
@@ -187,6 +185,7 @@ class TwilioStream {
         deliver: (e) => this.onDriverEvent(e),
         close: (reason) => this.socket.close(1000, reason.slice(0, 100)),
         transfer: (reason) => this.enqueue(() => this.transfer(reason)),
+        audio: this.audio,
       },
       onEnded: (reason) => this.log.info({ reason }, 'twilio call ended'),
     });
@@ -195,13 +194,9 @@ class TwilioStream {
     await this.host.start();
   }
 
-  /**
-   * μ-law 8 kHz both ways. The driver does not cancel on speech by itself: only this transport
-   * knows what the caller heard, so it interrupts with that (see bargeIn).
-   */
+  /** μ-law 8 kHz both ways: Twilio's own format, so nothing is transcoded on the way. */
   private async phoneSession(record: CallRecord): Promise<CallRecord> {
-    const td = record.session.turn_detection;
-    const session = { ...record.session, input_audio_format: 'g711_ulaw' as const, output_audio_format: 'g711_ulaw' as const, turn_detection: td ? { ...td, interrupt_response: false } : td };
+    const session = { ...record.session, input_audio_format: 'g711_ulaw' as const, output_audio_format: 'g711_ulaw' as const };
     await this.s.calls.updateSession(record.id, session);
     return { ...record, session };
   }
@@ -224,6 +219,7 @@ class TwilioStream {
     void this.host?.end(reason);
     this.socket.close(1000, closeReason);
   }
+  /** What reaches the caller besides the audio (which goes to the audio sink). */
   private onDriverEvent(e: ServerEvent): void {
     switch (e.type) {
       case 'response.created':
@@ -232,14 +228,8 @@ class TwilioStream {
       case 'response.done':
         this.responding = false;
         return;
-      case 'response.audio.delta':
-        this.playout.push(e.item_id, Buffer.from(e.delta, 'base64'));
-        return this.pump();
-      case 'response.audio.done':
-        this.playout.finish(e.item_id);
-        return this.pump();
       case 'input_audio_buffer.speech_started':
-        return this.bargeIn();
+        return this.onSpeech();
       case 'error':
         this.log.warn({ code: e.error.code, message: e.error.message }, 'call driver reported an error');
         return;
@@ -248,36 +238,19 @@ class TwilioStream {
     }
   }
 
-  /** Sends the frames due by now (real time plus a small lead) and the marks between them. */
-  private readonly pump = (): void => {
-    if (this.closed) return;
-    const now = Date.now();
-    if (this.playout.isEmpty) {
-      if (this.pacer) clearInterval(this.pacer);
-      this.pacer = null;
-      this.clock = null;
-      return;
-    }
-    this.clock ??= { t0: now, frames: 0 };
-    const due = Math.floor((now - this.clock.t0) / FRAME_MS) + 1 + LEAD_FRAMES - this.clock.frames;
-    for (let sent = 0; ; ) {
-      if (sent >= due && this.playout.peekIsMedia) break;
-      const o = this.playout.next(now);
-      if (!o) break;
-      if (o.event === 'media') {
-        sent++;
-        this.clock.frames++;
-        this.sendTwilio(twilioOut.media(this.streamSid, o.payload));
-      } else this.sendTwilio(twilioOut.mark(this.streamSid, o.name));
-    }
-    this.pacer ??= setInterval(this.pump, FRAME_MS);
-  };
+  /**
+   * The caller spoke over the agent. The driver cancels the answer itself (interrupt_response,
+   * as for every transport); this transport does what any Realtime client does: stops playing,
+   * and truncates the item to what was heard, which only it knows.
+   */
+  private onSpeech(): void {
+    const cut = this.audio.interrupt();
+    if (cut) void this.host?.clientEvent({ type: 'conversation.item.truncate', item_id: cut.itemId, content_index: 0, audio_end_ms: cut.audioEndMs }).catch(() => {});
+  }
 
-  /** The caller spoke over the agent: stop the audio, and tell the driver what was heard. */
-  private bargeIn(): void {
-    const cut = this.playout.interrupt(Date.now());
-    this.pump(); // stops the pacer: the queue is empty now
-    if (cut) this.sendTwilio(twilioOut.clear(this.streamSid));
+  /** A key pressed while the agent talks: stop the answer (the driver's VAD did not hear it) and cut it at what was heard. */
+  private interruptForKeypress(): void {
+    const cut = this.audio.interrupt();
     const host = this.host;
     if (!host) return;
     if (this.responding) {
@@ -297,7 +270,7 @@ class TwilioStream {
       this.digits = '';
       if (!digits) return;
       // Pressing a key while the agent talks is a barge-in too (its events are queued first).
-      if (this.responding || this.playout.playing) this.bargeIn();
+      if (this.responding || this.audio.playing) this.interruptForKeypress();
       this.enqueue(() => this.sendDigits(digits));
     };
     if (digit === '#') flush();
@@ -321,7 +294,7 @@ class TwilioStream {
   private async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.pacer) clearInterval(this.pacer);
+    this.audio.close();
     if (this.dtmfTimer) clearTimeout(this.dtmfTimer);
     await this.host?.end(reason);
   }

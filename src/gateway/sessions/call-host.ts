@@ -16,7 +16,7 @@ import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
 import { inputEvents } from '../../core/protocol';
 import type { Logger } from '../../logger';
 import { createDriver } from '../../modes/create-driver';
-import type { CallDriver, WireFrame } from '../../modes/driver';
+import type { AudioSink, CallDriver, WireFrame } from '../../modes/driver';
 import type { Services } from '../services';
 import { CallEventLog, CallEventRecorder } from './event-log';
 
@@ -31,6 +31,8 @@ export interface CallTransport {
   close(reason: string): void;
   /** transfer_to_human, once the answer has played: a transport that can bridge to a person (Twilio). */
   transfer?(reason: string | undefined): void;
+  /** Set when the transport plays the agent's audio itself (driver.ts AudioSink); it then gets no audio deltas. */
+  audio?: AudioSink;
 }
 
 export interface CallHostOptions {
@@ -75,6 +77,7 @@ export class CallHost {
       send: (e, frame) => this.send(e, frame),
       hangup: (reason) => this.hangup(reason),
       ...(o.transport.transfer ? { transfer: (reason) => o.transport.transfer!(reason) } : {}),
+      ...(o.transport.audio ? { audio: o.transport.audio } : {}),
     });
     s.events.on('hangup', this.onSignal);
     // Keeps the call counted against the business's concurrent-call limit while it is live here.
@@ -126,6 +129,9 @@ export class CallHost {
   /** Records a server event for SSE readers and delivers it to the caller. */
   send(e: ServerEvent, frame?: WireFrame): void {
     this.recorder.record(e);
+    const sink = this.transport.audio;
+    if (sink && e.type === 'response.audio.delta') return sink.push(e.item_id, Buffer.from(e.delta, 'base64'));
+    if (sink && e.type === 'response.audio.done') sink.finish(e.item_id);
     this.transport.deliver(e, frame);
   }
 

@@ -23,11 +23,17 @@ export class BargeIn {
    * closing events and response.done(cancelled), and history keeps only what was heard
    * (`clientPlayedMs`: what the client says it played).
    */
-  async cancelTurn(turn: Turn, reason: 'turn_detected' | 'client_cancelled', why: string, clientPlayedMs?: number): Promise<void> {
-    if (turn.cancelled) return;
+  cancelTurn(turn: Turn, reason: 'turn_detected' | 'client_cancelled', why: string, clientPlayedMs?: number): Promise<void> {
+    if (!turn.cancelling) {
+      turn.cancelled = true;
+      turn.cancelling = this.cancel(turn, reason, why, clientPlayedMs);
+    }
+    return turn.cancelling;
+  }
+
+  private async cancel(turn: Turn, reason: 'turn_detected' | 'client_cancelled', why: string, clientPlayedMs?: number): Promise<void> {
     const { s, callId } = this.st;
     const started = Date.now();
-    turn.cancelled = true;
     await s.cancel.cancel(callId, turn.id);
     const sent = sentMs(turn);
     const heardMs = playedMs({ sentMs: sent, firstSentAt: turn.firstAudioAt, now: Date.now(), ...(clientPlayedMs !== undefined ? { reportedMs: clientPlayedMs } : {}) });

@@ -143,7 +143,10 @@ export class ResponseOutput {
       void st.s.stageLog.write({ call_id: st.callId, turn_id: turn.id, stage: 'gateway', event: 'first_output', duration_ms: turn.firstAudioAt - turn.committedAt });
     }
     turn.audioBytesSent += chunk.byteLength;
-    st.sendAll(em.audioDelta(Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('base64')));
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    // A transport that plays the audio itself takes the bytes; the others get base64 deltas.
+    if (st.host.audio) st.host.audio.push(turn.assistantItemId, bytes);
+    else st.sendAll(em.audioDelta(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')));
   }
 
   private async maybeFinish(turn: Turn): Promise<void> {

@@ -24,6 +24,8 @@ export interface Turn {
   firstAudioAt: number | null;
   committedAt: number;
   cancelled: boolean;
+  /** The cancellation under way: a second one (a client's truncate right after barge-in) waits for it. */
+  cancelling: Promise<void> | null;
   /** Manual turns: respond once the transcript is in (response.create came before it). */
   respondOnTranscript: boolean;
   responding: boolean;
@@ -49,6 +51,7 @@ export function createTurn(modalities: Turn['modalities']): Turn {
     firstAudioAt: null,
     committedAt: Date.now(),
     cancelled: false,
+    cancelling: null,
     respondOnTranscript: false,
     responding: false,
     hadClientTool: false,
