@@ -4,11 +4,14 @@
  *   to our media stream, passing the business (and the caller) as stream <Parameter>s, since
  *   stream URLs cannot carry a query string. `X-Twilio-Signature` is checked when
  *   TWILIO_AUTH_TOKEN is set; then the stream also gets a token bound to the business and CallSid.
- * - GET /v1/twilio/media-stream (WebSocket): Twilio Media Streams. The call is created on `start`
- *   with μ-law 8 kHz both ways (g711_ulaw: no transcoding, passed straight through in realtime
- *   mode). The agent's audio goes out as 20 ms frames paced in real time with marks, so we know
- *   what was played; on barge-in Twilio gets `clear` and the driver learns what was heard.
- *   DTMF digits reach the agent as a user text item ("[DTMF] 1").
+ * - GET /v1/twilio/media-stream (WebSocket): Twilio Media Streams, one transport of a CallHost
+ *   (sessions/call-host.ts). The call is created on `start` with μ-law 8 kHz both ways (g711_ulaw:
+ *   no transcoding, passed straight through in realtime mode). The agent's audio goes to an audio
+ *   sink (sessions/twilio-audio-out.ts): 20 ms frames paced in real time with marks, so it knows
+ *   what was played. Barge-in takes the same path as on every transport: the driver cancels the
+ *   answer on speech, and this transport, like any Realtime client, clears Twilio's queue and
+ *   truncates the item to what was heard. DTMF digits reach the agent as a user text item
+ *   ("[DTMF] 1"), interrupting the agent first.
  * - POST /v1/twilio/stream-ended: <Connect>'s action, asked when the stream closes. After
  *   transfer_to_human it dials the business's `transfer_to`; otherwise it hangs up.
  */
@@ -105,6 +108,8 @@ class TwilioStream {
   /** Twilio's messages in order (the start creates the call before its media arrives). */
   private queue: Promise<void> = Promise.resolve();
   private responding = false;
+  /** The session's turn_detection.interrupt_response: speech stops the agent (as the driver does). */
+  private interruptOnSpeech = true;
   private digits = '';
   private dtmfTimer: NodeJS.Timeout | null = null;
   private callSid = '';
@@ -228,8 +233,13 @@ class TwilioStream {
       case 'response.done':
         this.responding = false;
         return;
+      case 'session.created':
+      case 'session.updated':
+        this.interruptOnSpeech = e.session.turn_detection?.interrupt_response ?? true;
+        return;
       case 'input_audio_buffer.speech_started':
-        return this.onSpeech();
+        if (this.interruptOnSpeech) this.onSpeech();
+        return;
       case 'error':
         this.log.warn({ code: e.error.code, message: e.error.message }, 'call driver reported an error');
         return;
