@@ -30,6 +30,7 @@ import { createCall } from '../call-factory';
 import { callSessions } from '../sessions/call-sessions';
 import { CallEventRecorder } from '../sessions/event-log';
 import type { Services } from '../services';
+import { guardTwilioRoutes } from '../../security/twilio-access';
 
 /** Frames sent ahead of real time, so network jitter does not starve Twilio's player. */
 const LEAD_FRAMES = 2;
@@ -44,6 +45,7 @@ function publicBase(s: Services, req: FastifyRequest): string {
 
 export async function twilioRoutes(root: FastifyInstance, s: Services) {
   await root.register(async (plain) => {
+    guardTwilioRoutes(plain, s);
     plain.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
