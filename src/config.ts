@@ -101,6 +101,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+export const TWILIO_TOKEN_PLACEHOLDER = 'replace-with-your-twilio-auth-token';
+
 const OPENAI_URL = 'https://api.openai.com/v1';
 
 /** Variables that may instead be given as `<NAME>_FILE` (a path whose contents are the value). */
@@ -162,7 +164,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     callTtlS: e.CALL_TTL_S,
     clientSecretTtlS: e.CLIENT_SECRET_TTL_S,
     workers: e.WORKERS,
-    twilioAuthToken: e.TWILIO_AUTH_TOKEN,
+    // docker-compose.yml's placeholder is not a token: the Twilio routes stay closed until it is replaced.
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN === TWILIO_TOKEN_PLACEHOLDER ? undefined : e.TWILIO_AUTH_TOKEN,
     twilioInsecureDev: e.TWILIO_INSECURE_DEV,
     trustProxy: trustProxyOf(e.TRUST_PROXY),
     webhookAllowCidrs: parseCidrList(e.WEBHOOK_ALLOW_CIDRS).cidrs,
