@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseCidr, parseCidrList, type Cidr } from './core/net/destination';
 
 const csv = z
   .string()
@@ -42,6 +43,18 @@ const EnvSchema = z.object({
   CLIENT_SECRET_TTL_S: z.coerce.number().int().min(10).max(86_400).default(600),
   WORKERS: csv.pipe(z.array(z.enum(STAGES))).default([...STAGES]),
   TWILIO_AUTH_TOKEN: optionalString,
+  /** Local testing only: the Twilio routes without signature checks (warned at start). */
+  TWILIO_INSECURE_DEV: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').default(false),
+  /**
+   * Which proxies in front of the gateway to believe about the client address: a hop count
+   * (`1`), or proxy addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). Off by default: X-Forwarded-For is ignored.
+   */
+  TRUST_PROXY: z
+    .string()
+    .refine((v) => /^(false|off|0|[1-9]\d?)$/.test(v.trim()) || v.split(',').every((c) => parseCidr(c) !== null), 'a hop count (1, 2) or comma-separated proxy CIDRs (10.0.0.0/8,127.0.0.1); never "true"')
+    .optional(),
+  /** Private ranges a webhook tool may reach (self-hosted webhooks); none by default. */
+  WEBHOOK_ALLOW_CIDRS: csv.refine((l) => parseCidrList(l).bad === null, 'comma-separated CIDRs, e.g. 10.0.0.0/8,fd00::/8').default([]),
   PUBLIC_URL: optionalUrl,
   /**
    * How the other gateways reach this one (HTTP-driven calls are forwarded to the gateway that
@@ -75,6 +88,10 @@ export interface Config {
   clientSecretTtlS: number;
   workers: Stage[];
   twilioAuthToken: string | undefined;
+  twilioInsecureDev: boolean;
+  /** Fastify's trustProxy: false (X-Forwarded-For ignored), a hop count, or proxy CIDRs. */
+  trustProxy: false | number | string[];
+  webhookAllowCidrs: Cidr[];
   publicUrl: string | undefined;
   gatewayUrl: string | undefined;
   metricsPort: number | undefined;
@@ -83,6 +100,8 @@ export interface Config {
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+export const TWILIO_TOKEN_PLACEHOLDER = 'replace-with-your-twilio-auth-token';
 
 const OPENAI_URL = 'https://api.openai.com/v1';
 
@@ -145,11 +164,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     callTtlS: e.CALL_TTL_S,
     clientSecretTtlS: e.CLIENT_SECRET_TTL_S,
     workers: e.WORKERS,
-    twilioAuthToken: e.TWILIO_AUTH_TOKEN,
+    // docker-compose.yml's placeholder is not a token: the Twilio routes stay closed until it is replaced.
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN === TWILIO_TOKEN_PLACEHOLDER ? undefined : e.TWILIO_AUTH_TOKEN,
+    twilioInsecureDev: e.TWILIO_INSECURE_DEV,
+    trustProxy: trustProxyOf(e.TRUST_PROXY),
+    webhookAllowCidrs: parseCidrList(e.WEBHOOK_ALLOW_CIDRS).cidrs,
     publicUrl: e.PUBLIC_URL,
     gatewayUrl: e.GATEWAY_URL,
     metricsPort: e.METRICS_PORT,
   };
+}
+
+function trustProxyOf(v: string | undefined): Config['trustProxy'] {
+  const t = v?.trim();
+  if (!t || /^(false|off|0)$/.test(t)) return false;
+  if (/^\d+$/.test(t)) return Number(t);
+  return t.split(',').map((c) => parseCidr(c)!.text);
 }
 
 /** Points every provider at one base URL (the local fake provider, or a test's). */

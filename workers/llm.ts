@@ -21,6 +21,7 @@ import type { Redactor } from '../src/core/redact';
 import { redactorFor } from '../src/security/call-filters';
 import { beginJob, isAbort, type JobContext } from './job-context';
 import type { WorkerDeps } from './runtime';
+import { clientToolOutput } from '../src/security/tool-output';
 
 const MAX_TOOL_ROUNDS = 4;
 
@@ -231,7 +232,7 @@ class LlmTurn {
     // Several calls in one model turn run in parallel.
     const results = await Promise.all(items.map((c) => runToolCall(deps, toolCtx, c)));
     for (const [i, r] of results.entries()) {
-      await deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: r.output, duration_ms: r.duration_ms, item_id: items[i]!.item_id });
+      await deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: clientToolOutput(business, r.output), duration_ms: r.duration_ms, item_id: items[i]!.item_id });
     }
     const toolMessages: ChatMessage[] = results.map((r) => ({ role: 'tool', tool_call_id: r.call_id, content: r.output }));
     messages.push(assistant, ...toolMessages);

@@ -9,6 +9,12 @@
  * come back as `invalid_input`.
  */
 import prism from 'prism-media';
+import { parseWav } from '../core/audio/formats';
+
+/** The longest audio a file may decode to, on either path. */
+export const MAX_AUDIO_DURATION_S = 600;
+/** Sample rates the WAV fast path takes from a header (anything else is a lie or a mistake). */
+export const WAV_FAST_PATH_RATES = { min: 8_000, max: 48_000 } as const;
 
 export type AudioDecodeErrorCode =
   | 'empty_input' // zero bytes
@@ -51,10 +57,32 @@ function ffmpegAvailable(): boolean {
   }
 }
 
+/**
+ * The fast path for a plain mono PCM16 WAV: no ffmpeg. Null when the file is not one (ffmpeg then
+ * decodes it). The header is not trusted: a sample rate outside 8–48 kHz is refused, and the
+ * duration it implies is held to the same cap as the ffmpeg path (a 128 KiB file claiming 100 Hz
+ * would otherwise be 655 s of audio after resampling).
+ */
+export function decodePlainWav(data: Uint8Array, maxDurationS = MAX_AUDIO_DURATION_S): { pcm: Int16Array; sampleRate: number } | null {
+  let wav;
+  try {
+    wav = parseWav(data);
+  } catch {
+    return null;
+  }
+  if (wav.channels !== 1 || wav.pcm.length === 0) return null;
+  const { min, max } = WAV_FAST_PATH_RATES;
+  if (wav.sampleRate < min || wav.sampleRate > max) {
+    throw new AudioDecodeError('invalid_input', `the WAV header says ${wav.sampleRate} Hz; WAV files must be ${min}-${max} Hz`);
+  }
+  if (wav.pcm.length / wav.sampleRate > maxDurationS) throw new AudioDecodeError('too_long', `the audio is longer than ${maxDurationS} s`);
+  return { pcm: wav.pcm, sampleRate: wav.sampleRate };
+}
+
 export function decodeAudioFile(data: Buffer, opts: DecodeOptions = {}): Promise<Int16Array> {
   const rate = opts.sampleRate ?? 16000;
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const maxBytes = (opts.maxDurationS ?? 600) * rate * 2;
+  const maxBytes = (opts.maxDurationS ?? MAX_AUDIO_DURATION_S) * rate * 2;
   if (data.length === 0) return Promise.reject(new AudioDecodeError('empty_input', 'the audio file is empty'));
   if (opts.signal?.aborted) return Promise.reject(new AudioDecodeError('aborted', 'audio decoding was aborted'));
   if (!ffmpegAvailable()) {
@@ -101,7 +129,7 @@ export function decodeAudioFile(data: Buffer, opts: DecodeOptions = {}): Promise
     ff.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > maxBytes) {
-        finish(new AudioDecodeError('too_long', `the audio is longer than ${opts.maxDurationS ?? 600} s`));
+        finish(new AudioDecodeError('too_long', `the audio is longer than ${opts.maxDurationS ?? MAX_AUDIO_DURATION_S} s`));
         return;
       }
       chunks.push(chunk);

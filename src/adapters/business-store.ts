@@ -28,16 +28,39 @@ export class BusinessStore {
     return raws.flatMap((r) => (r ? [Business.parse(JSON.parse(r))] : []));
   }
 
-  /** Deletes the business, its keys and its customer directory. Returns false if it did not exist. */
-  async delete(id: string): Promise<boolean> {
-    const keyHashes = await this.redis.hvals(this.keys.businessKeys(id));
-    const m = this.redis
-      .multi()
-      .del(this.keys.business(id), this.keys.businessKeys(id), this.keys.customers(id))
-      .srem(this.keys.businesses(), id);
+  /**
+   * Deletes the business and everything of it: API keys, customers, tickets, audit log, cached
+   * audio, and its calls with their transcripts, logs and state. A re-created id starts empty.
+   * Returns the calls that were active (the caller hangs them up) and whether it existed.
+   */
+  async delete(id: string): Promise<{ deleted: boolean; activeCalls: string[] }> {
+    const [keyHashes, callIds, activeCalls] = await Promise.all([
+      this.redis.hvals(this.keys.businessKeys(id)),
+      this.redis.zrange(this.keys.businessCalls(id), 0, -1),
+      this.redis.zrange(this.keys.activeCalls(id), 0, -1),
+    ]);
+    // Fence first: without the record, keys and call records nothing of it resolves any more.
+    const m = this.redis.multi().del(this.keys.business(id), this.keys.businessKeys(id)).srem(this.keys.businesses(), id);
     for (const h of keyHashes) m.del(this.keys.apiKey(h));
+    for (const c of callIds) m.del(this.keys.call(c));
+    if (callIds.length) m.zrem(this.keys.calls(), ...callIds);
     const res = await m.exec();
-    return Number(res?.[0]?.[1] ?? 0) > 0;
+    const deleted = Number(res?.[0]?.[1] ?? 0) > 0;
+    // Then sweep the rest: everything under the business's prefix and each call's.
+    await this.deleteMatching(`${this.keys.business(id)}:*`);
+    const calls = new Set(callIds.map((c) => this.keys.call(c)));
+    if (calls.size) await this.deleteMatching(`${this.keys.call('*')}*`, (k) => calls.has(k.slice(0, k.indexOf('}') + 1)));
+    return { deleted, activeCalls };
+  }
+
+  private async deleteMatching(pattern: string, keep: (key: string) => boolean = () => true): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      const doomed = found.filter(keep);
+      if (doomed.length) await Promise.all(doomed.map((k) => this.redis.del(k)));
+    } while (cursor !== '0');
   }
 
   /** Creates a business API key; the plain key is returned once and never stored. */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { allowedVoices, type Mode, Session, SessionInput } from './session';
 import { ToolHandler } from './tools';
+import { CUSTOMER_DATA_BOUNDS, jsonBoundsProblem } from '../core/json-bounds';
 
 export const BusinessId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 letters, digits, _ or -');
 
@@ -44,6 +45,19 @@ export const TransferTarget = z
   .string()
   .regex(/^(\+[1-9]\d{6,14}|sips?:[^\s<>"]+@[^\s<>"]+)$/, 'an E.164 number (+15550100123) or a SIP URI (sip:agent@example.com)');
 
+/** Customer-record fields `lookup_customer` may hand to the model (and so to the caller). */
+export const CUSTOMER_FIELDS = ['name', 'email', 'account_id', 'notes', 'data'] as const;
+
+export const LookupCustomerSettings = z
+  .object({
+    /** Only these fields of a found record are returned; `phone_number` and `found` always are. */
+    fields: z.array(z.enum(CUSTOMER_FIELDS)).max(CUSTOMER_FIELDS.length).default(['name']),
+    /** Phone calls: look up only the verified caller id, whatever number the caller names. */
+    caller_id_only: z.boolean().default(false),
+  })
+  .strict();
+export type LookupCustomerSettings = z.infer<typeof LookupCustomerSettings>;
+
 export const OVERRIDABLE = ['voice', 'instructions', 'temperature', 'tools', 'tool_choice', 'turn_detection', 'modalities', 'input_audio_format', 'output_audio_format', 'max_response_output_tokens', 'speed', 'input_audio_transcription'] as const;
 
 export const BusinessInput = z
@@ -77,6 +91,10 @@ export const BusinessInput = z
      * from that transcript (the STT time hides in the rest of the silence). Null: off.
      */
     early_transcription_ms: z.number().int().min(50).max(5_000).nullable().default(null),
+    /** Send server-side tool outputs to the client in `response.function_call.done` (off: name and arguments only). */
+    expose_tool_output: z.boolean().default(false),
+    /** What the builtin lookup_customer may reveal (DESIGN.md §6). */
+    lookup_customer: LookupCustomerSettings.default({ fields: ['name'], caller_id_only: false }),
   })
   .strict();
 export type BusinessInput = z.input<typeof BusinessInput>;
@@ -98,6 +116,10 @@ export const Business = z.object({
   transfer_to: TransferTarget.nullable().optional(),
   /** Absent on businesses stored before it existed: off. */
   early_transcription_ms: z.number().nullable().optional(),
+  /** Absent on businesses stored before it existed: off. */
+  expose_tool_output: z.boolean().optional(),
+  /** Absent on businesses stored before it existed: name only. */
+  lookup_customer: LookupCustomerSettings.optional(),
   created_at: z.number(),
   updated_at: z.number(),
 });
@@ -154,6 +176,8 @@ export function resolveBusiness(
     interruption: input.interruption,
     transfer_to: input.transfer_to,
     early_transcription_ms: input.early_transcription_ms,
+    expose_tool_output: input.expose_tool_output,
+    lookup_customer: input.lookup_customer,
     created_at: createdAt,
     updated_at: now,
   };
@@ -183,7 +207,13 @@ export const CustomerInput = z
     email: z.email().optional(),
     account_id: z.string().max(100).optional(),
     notes: z.string().max(2000).optional(),
-    data: z.record(z.string(), z.unknown()).optional(),
+    data: z
+      .record(z.string(), z.unknown())
+      .superRefine((d, ctx) => {
+        const problem = jsonBoundsProblem(d, CUSTOMER_DATA_BOUNDS);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
   })
   .strict();
 export type Customer = z.infer<typeof CustomerInput> & { phone_number: string; updated_at: number };

@@ -28,7 +28,7 @@ import { metricsRoutes } from './routes/metrics';
 import { consoleRoutes } from './routes/console';
 import { toolRoutes } from './routes/tools';
 import { selectSubprotocol } from '../core/protocol';
-import { registerSecurity } from '../security';
+import { registerSecurity, SERVER_TIMEOUTS } from '../security';
 import { auditRoutes } from './routes/audit';
 import { callSessions } from './sessions/call-sessions';
 import { CallDrivenElsewhere, forwardToOwner } from './sessions/ownership';
@@ -43,8 +43,13 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
     loggerInstance: s.log.child({ component: 'gateway' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 25 * 1024 * 1024, // audio uploads: the transcription API's own limit
-    trustProxy: true,
+    // Off unless TRUST_PROXY names the proxies (hop count or CIDRs): else any client could pick
+    // its address with X-Forwarded-For and dodge the per-address limits.
+    trustProxy: trustProxyOption(s.config.trustProxy),
+    requestTimeout: SERVER_TIMEOUTS.requestTimeout,
+    keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
   });
+  app.server.headersTimeout = SERVER_TIMEOUTS.headersTimeout;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
@@ -90,10 +95,15 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
   });
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  await registerSecurity(app, s); // size and rate limits: before any route is added
+  await registerSecurity(app, s); // auth, size and rate limits: before any route is added
   for (const plugin of ROUTES) await plugin(typed, s);
   await auditRoutes(typed, s);
   return app;
+}
+
+/** A hop count trusts that many proxies nearest the server (proxy-addr's meaning of a number). */
+function trustProxyOption(v: Services['config']['trustProxy']): boolean | string[] | ((addr: string, hop: number) => boolean) {
+  return typeof v === 'number' ? (_addr, hop) => hop < v : v;
 }
 
 function gatewayUrl(config: Services['config'], addr: ReturnType<FastifyInstance['server']['address']>): string {

@@ -35,6 +35,8 @@ export class AuditLog {
   async appendForCall(callId: string, e: Omit<AuditInput, 'call_id'>): Promise<void> {
     const f = await this.filters.forCall(callId);
     if (!f) return;
+    // A call of a deleted business (its record is gone) must not write into a re-created one's log.
+    if (!(await this.redis.exists(this.keys.call(callId)))) return;
     await this.write(f.businessId, { ...e, call_id: callId }, redactDeep(e.data ?? {}, f.redact));
   }
 

@@ -1,19 +1,21 @@
 /**
  * HTTP rate limits (DESIGN.md §6) with @fastify/rate-limit on the shared Redis store:
- * - per key: every bearer token (by hash) or, without a valid one, every client IP has its own
- *   per-minute budget — a business key or client secret gets its business's
+ * - unauthenticated: every client address (`req.ip`: the socket's peer unless TRUST_PROXY names
+ *   the proxies to believe) has `anonymousPerMinute`, counted before the 401;
+ * - per key: every principal (already resolved by the auth gate, never the raw request text) has
+ *   its own budget — a business key or client secret gets its business's
  *   `limits.requests_per_minute`, the admin key `adminPerMinute`;
  * - per business: all keys and client secrets of one business share one more budget of
  *   `limits.requests_per_minute`, so adding keys does not add capacity;
  * - the media plane (`/v1/calls/:id/audio|events`, many small requests by design) is counted per
- *   call with `mediaPerMinute` instead.
- * Over a limit: 429 `rate_limit_error` with `retry-after`.
+ *   principal and call with `mediaPerMinute` instead — only once the principal is known.
+ * Redis key names are fixed-length hashes. Over a limit: 429 `rate_limit_error` with `retry-after`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { ApiError } from '../errors';
 import { hashSecret } from '../core/secrets';
-import { authenticate } from '../gateway/auth';
+import type { Principal } from '../gateway/auth';
 import type { Services } from '../gateway/services';
 
 export interface HttpLimits {
@@ -48,23 +50,22 @@ export async function registerRateLimits(app: FastifyInstance, s: Services): Pro
     return value;
   }
 
+  /** A fixed-length Redis key part, whatever the request said. */
+  const h = (text: string) => hashSecret(text).slice(0, 32);
+  const who = (p: Principal) => (p.kind === 'admin' ? 'admin' : p.kind === 'business' ? `key:${p.keyId}` : `call:${p.callId}`);
+
   async function resolve(req: FastifyRequest): Promise<Scope> {
     const limits = s.limits.http;
+    const anonymous: Scope = { key: `ip:${h(req.ip)}`, max: limits.anonymousPerMinute, businessId: null, businessMax: 0 };
+    const p = req.principal;
+    if (!p) return anonymous;
     const media = MEDIA.exec(req.url);
-    if (media) return { key: `call:${media[1]}`, max: limits.mediaPerMinute, businessId: null, businessMax: 0 };
-    const anonymous: Scope = { key: `ip:${req.ip}`, max: limits.anonymousPerMinute, businessId: null, businessMax: 0 };
-    let p;
-    try {
-      p = await authenticate(req, s);
-    } catch {
-      return anonymous;
-    }
-    const token = hashSecret(req.headers.authorization ?? String((req.query as Record<string, unknown>)?.token ?? req.headers['sec-websocket-protocol'] ?? '')).slice(0, 24);
-    if (p.kind === 'admin') return { key: `key:${token}`, max: limits.adminPerMinute, businessId: null, businessMax: 0 };
+    if (media) return { key: `media:${h(`${who(p)}\n${media[1]}`)}`, max: limits.mediaPerMinute, businessId: null, businessMax: 0 };
+    if (p.kind === 'admin') return { key: `key:${h(who(p))}`, max: limits.adminPerMinute, businessId: null, businessMax: 0 };
     const businessId = p.kind === 'business' ? p.businessId : ((await s.calls.get(p.callId))?.business_id ?? null);
     const max = businessId ? await businessRpm(businessId) : null;
     if (!businessId || max === null) return anonymous;
-    return { key: `key:${token}`, max, businessId, businessMax: max };
+    return { key: `key:${h(who(p))}`, max, businessId, businessMax: max };
   }
 
   const scopeOf = (req: FastifyRequest) => {
@@ -95,7 +96,7 @@ export async function registerRateLimits(app: FastifyInstance, s: Services): Pro
 
   const perBusiness = app.createRateLimit({
     timeWindow: WINDOW_MS,
-    keyGenerator: async (req) => `biz:${(await scopeOf(req)).businessId ?? '-'}`,
+    keyGenerator: async (req) => `biz:${h((await scopeOf(req)).businessId ?? '-')}`,
     max: async (req) => (await scopeOf(req)).businessMax,
   });
   app.addHook('onRequest', async (req) => {

@@ -13,7 +13,9 @@ import { dedicatedConnection, type Keys, type Redis } from '../adapters/redis';
 import type { StageLog } from '../adapters/stage-log';
 import type { AuditLog } from '../security/audit-log';
 import { BUILTIN_HANDLERS } from './customer-support';
-import { callWebhook } from './webhook';
+import { callWebhook, DEFAULT_WEBHOOK_POLICY } from './webhook';
+import type { Cidr } from '../core/net/destination';
+import { toE164 } from '../core/phone';
 
 export interface ToolRunDeps {
   redis: Redis;
@@ -22,6 +24,10 @@ export interface ToolRunDeps {
   stageLog: StageLog;
   /** When given, every tool call is audited with its arguments and result (redacted). */
   audit?: AuditLog;
+  /** The call records (for lookup_customer's verified caller id). */
+  calls?: { get(id: string): Promise<{ metadata: Record<string, unknown> } | null> };
+  /** WEBHOOK_ALLOW_CIDRS (Services and worker deps carry the config). */
+  config?: { webhookAllowCidrs: Cidr[] };
 }
 
 export interface ToolRunContext {
@@ -158,6 +164,12 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, r
       return fn(args as Record<string, unknown>, {
         businessId: ctx.business.id,
         callId: ctx.callId,
+        lookup: ctx.business.lookup_customer,
+        verifiedCallerId: async () => {
+          // Set only by the Twilio route (POST /v1/calls refuses these metadata keys).
+          const m = (await deps.calls?.get(ctx.callId))?.metadata;
+          return m?.channel === 'twilio' && typeof m.from === 'string' ? toE164(m.from) : null;
+        },
         getCustomer: (b, phone) => deps.businesses.getCustomer(b, phone),
         saveTicket: async (b, ticket) => {
           await deps.redis.rpush(`${deps.keys.business(b)}:tickets`, JSON.stringify(ticket));
@@ -169,7 +181,10 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, r
       });
     }
     case 'webhook':
-      return callWebhook(handler, { call_id: ctx.callId, business_id: ctx.business.id, tool: call.name, call_id_tool: call.id, arguments: args }, ctx.signal, runId);
+      return callWebhook(handler, { call_id: ctx.callId, business_id: ctx.business.id, tool: call.name, call_id_tool: call.id, arguments: args }, ctx.signal, runId, {
+        ...DEFAULT_WEBHOOK_POLICY,
+        allow: deps.config?.webhookAllowCidrs ?? [],
+      });
     case 'client':
       return waitForClientResult(deps, ctx, call, handler.timeout_ms);
   }

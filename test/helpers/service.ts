@@ -67,10 +67,10 @@ export async function startService(o: { workers?: boolean; env?: Record<string, 
  * For a test file: one service started before its tests, with the `acme` business (SIMPLE_BUSINESS),
  * and stopped after them. The object is filled in by beforeAll, so use it inside tests only.
  */
-export function serviceWithAcme(): TestService {
+export function serviceWithAcme(o: { env?: Record<string, string> } = {}): TestService {
   const svc = {} as TestService;
   beforeAll(async () => {
-    Object.assign(svc, await startService());
+    Object.assign(svc, await startService(o));
     await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
   });
   afterAll(async () => {

@@ -218,7 +218,7 @@ describe('realtime mode: guards', () => {
 
 describe('realtime mode: tools', () => {
   it('runs a builtin tool in the gateway and hands the result back upstream before the answer', async () => {
-    await putBusiness(svc, 'rt-tools', { session: { tools: [LOOKUP] }, tool_handlers: { lookup_customer: 'builtin' } });
+    await putBusiness(svc, 'rt-tools', { session: { tools: [LOOKUP] }, tool_handlers: { lookup_customer: 'builtin' }, expose_tool_output: true });
     await svc.api('/v1/businesses/rt-tools/customers/+15550100', { method: 'PUT', json: { name: 'Jane Doe' } });
     const c = await connect(svc, 'rt-tools', 'beta');
     svc.fake.script.chat.push({ tool_calls: [{ name: 'lookup_customer', arguments: { phone_number: '+15550100' } }] });
@@ -253,7 +253,7 @@ describe('realtime mode: tools', () => {
 describe('realtime mode: call actions', () => {
   it('hangs up after the goodbye when the model calls the builtin end_call', async () => {
     const endCall = { type: 'function', name: 'end_call', parameters: { type: 'object', properties: { reason: { type: 'string' } } } };
-    await putBusiness(svc, 'rt-bye', { session: { tools: [endCall] } });
+    await putBusiness(svc, 'rt-bye', { session: { tools: [endCall] }, expose_tool_output: true });
     const c = await connect(svc, 'rt-bye', 'beta');
     svc.fake.script.speech.msPerChar = 2;
     svc.fake.script.chat.push({ tool_calls: [{ name: 'end_call', arguments: { reason: 'caller said goodbye' } }] }, { text: 'Goodbye!' });

@@ -295,7 +295,7 @@ describe('output filtering', () => {
 
   it('masks tool arguments and results in the stage log and the audit log', async () => {
     const tool = { type: 'function', name: 'lookup_customer', description: 'Find', parameters: { type: 'object', properties: { phone_number: { type: 'string' } }, required: ['phone_number'] } };
-    await business('pii-tools', { session: { instructions: 'x', tools: [tool] }, output_filter: { redact: ['phone', 'email'] } });
+    await business('pii-tools', { session: { instructions: 'x', tools: [tool] }, output_filter: { redact: ['phone', 'email'] }, lookup_customer: { fields: ['name', 'email'] } });
     await svc.api('/v1/businesses/pii-tools/customers/+15550100123', { method: 'PUT', json: { name: 'Jane', email: 'jane@example.com' } });
     svc.fake.script.chat.push({ tool_calls: [{ name: 'lookup_customer', arguments: { phone_number: '+15550100123' } }] }, { text: 'Found you.' });
     const call = await newCall(svc, 'pii-tools');

@@ -18,7 +18,8 @@ const hookCalls: { headers: Record<string, unknown>; body: string }[] = [];
 const SECRET = 'webhook-secret-123';
 
 beforeAll(async () => {
-  svc = await startService();
+  // The webhook listens on 127.0.0.1: admitted the way a self-hosted deployment would.
+  svc = await startService({ env: { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8' } });
   hook = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -47,6 +48,7 @@ beforeAll(async () => {
         get_location: { type: 'client', timeout_ms: 5000 },
       },
       fallback_message: 'Sorry, I am having trouble right now.',
+      expose_tool_output: true, // these tests read the outputs the client is sent
     },
   });
   await svc.api('/v1/businesses/shop/customers/+15550100123', { method: 'PUT', json: { name: 'Jane Doe', account_id: 'A-1001' } });

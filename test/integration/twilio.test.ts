@@ -10,7 +10,7 @@ import { twilioSignature, streamToken } from '../../src/core/twilio/signature';
 import { loadWavFixture } from '../fixtures';
 import { serviceWithAcme, SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
 
-const svc = serviceWithAcme();
+const svc = serviceWithAcme({ env: { TWILIO_INSECURE_DEV: '1' } });
 
 type Msg = { event: string; [k: string]: any };
 const SILENCE = new Uint8Array(160).fill(0xff);

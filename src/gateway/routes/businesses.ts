@@ -13,6 +13,7 @@ import {
   type Customer,
 } from '../../contracts/business';
 import { toE164 } from '../../core/phone';
+import { checkWebhookUrl } from '../../core/net/destination';
 import { ApiError } from '../../errors';
 import { actorOf, authenticate, requireAdmin, requireBusinessAccess } from '../auth';
 import type { Services } from '../services';
@@ -47,6 +48,11 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
       if (err instanceof BusinessValidationError) throw ApiError.badRequest(err.message, err.param);
       throw err;
     }
+    for (const [name, h] of Object.entries(business.tool_handlers)) {
+      if (h.type !== 'webhook') continue;
+      const v = checkWebhookUrl(h.url, s.config.webhookAllowCidrs);
+      if (!v.ok) throw ApiError.badRequest(`tool_handlers.${name}.url is refused: ${v.reason}.`, `tool_handlers.${name}.url`, 'webhook_url_refused');
+    }
     await s.businesses.put(business);
     await s.audit.append(business, { type: existing ? 'business.updated' : 'business.created', actor: actorOf(p), data: { changed: changedFields(existing, business) } });
     reply.code(existing ? 200 : 201);
@@ -68,9 +74,13 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
   app.delete('/v1/businesses/:id', { schema: { tags, params: IdParams } }, async (req) => {
     const p = await authenticate(req, s);
     requireAdmin(p);
-    const existing = await mustExist(req.params.id);
-    if (!(await s.businesses.delete(req.params.id))) throw ApiError.notFound('business', req.params.id);
-    await s.audit.append(existing, { type: 'business.deleted', actor: actorOf(p) });
+    await mustExist(req.params.id);
+    // Its live calls hang up, then everything of it goes: a re-created id starts empty. The
+    // deletion is logged to the server log, not the business's audit log (which is deleted too).
+    const { deleted, activeCalls } = await s.businesses.delete(req.params.id);
+    if (!deleted) throw ApiError.notFound('business', req.params.id);
+    await Promise.all(activeCalls.map((id) => s.hangups.publish(id)));
+    req.log.info({ business_id: req.params.id, actor: actorOf(p), calls_ended: activeCalls.length }, 'business deleted');
     return { id: req.params.id, deleted: true };
   });
 

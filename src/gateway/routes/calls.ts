@@ -8,6 +8,8 @@ import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from 
 import { callUrls, createCall } from '../call-factory';
 import type { Services } from '../services';
 
+const RESERVED_METADATA = new Set(['channel', 'from', 'to', 'call_sid', 'stream_sid']);
+
 export const CallParams = z.object({ id: z.string().regex(/^call_[A-Za-z0-9_-]{1,64}$/, 'call ids look like call_…') });
 
 export function callRoutes(root: FastifyInstance, s: Services) {
@@ -17,6 +19,9 @@ export function callRoutes(root: FastifyInstance, s: Services) {
   app.post('/v1/calls', { schema: { tags, body: CreateCallInput } }, async (req, reply) => {
     const p = await authenticate(req, s);
     requireBusinessAccess(p, req.body.business_id);
+    // These keys say a call is a verified phone call (lookup_customer trusts `from`): Twilio route only.
+    const reserved = Object.keys(req.body.metadata ?? {}).find((k) => RESERVED_METADATA.has(k));
+    if (reserved) throw ApiError.badRequest(`metadata.${reserved} is reserved for phone calls the service starts itself.`, `metadata.${reserved}`);
     const { record, client_secret } = await createCall(s, req.body, actorOf(p));
     reply.code(201);
     return {

@@ -20,6 +20,8 @@ import { accessibleCall, requireActive } from '../sessions/access';
 import { callSessions } from '../sessions/call-sessions';
 import { formatSse, parseLastEventId, type Cursor } from '../sessions/event-log';
 import { CallParams } from './calls';
+import { oversizedText, textBytes } from '../../security/content-limits';
+import { spendCallText } from '../../security/call-text-budget';
 
 const KEEPALIVE_MS = 15_000;
 
@@ -62,6 +64,12 @@ export function eventRoutes(root: FastifyInstance, s: Services) {
         const where = Array.isArray(req.body) ? `[${i}]` : '';
         throw ApiError.badRequest(parsed.error.message, parsed.error.param ? `${where}${where ? '.' : ''}${parsed.error.param}` : where || null, parsed.error.code);
       });
+      const limits = s.limits.content;
+      events.forEach((e, i) => {
+        const big = oversizedText(e, limits);
+        if (big) throw ApiError.badRequest(big.message, Array.isArray(req.body) ? `[${i}].${big.param}` : big.param, big.code);
+      });
+      await spendCallText(s.redis, s.keys, call.id, events.reduce((n, e) => n + textBytes(e), 0), limits.maxCallTextBytes, s.config.callTtlS);
       const session = await sessions.open(call.id, { manual: false });
       for (const e of events) await session.clientEvent(e);
       reply.code(202);

@@ -18,6 +18,7 @@ const Flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 export async function httpAudioRoutes(root: FastifyInstance, s: Services) {
   const sessions = callSessions(s);
   await root.register(async (plain) => {
+    plain.removeAllContentTypeParsers(); // audio only: a JSON body is never parsed here (415)
     acceptAudioBodies(plain);
     const app = plain.withTypeProvider<ZodTypeProvider>();
     app.post(

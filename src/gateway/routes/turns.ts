@@ -42,6 +42,7 @@ export async function turnRoutes(root: FastifyInstance, s: Services) {
   const audioKey = (callId: string, turnId: string) => `${s.keys.call(callId)}:turn-audio:${turnId}`;
 
   await root.register(async (plain) => {
+    plain.removeAllContentTypeParsers(); // audio only: a JSON body is never parsed here (415)
     acceptAudioBodies(plain);
     const app = plain.withTypeProvider<ZodTypeProvider>();
 

@@ -29,6 +29,7 @@ import { createCall } from '../call-factory';
 import { CallHost } from '../sessions/call-host';
 import { TwilioAudioOut } from '../sessions/twilio-audio-out';
 import type { Services } from '../services';
+import { guardTwilioRoutes } from '../../security/twilio-access';
 
 /** How long Twilio has to ask /v1/twilio/stream-ended after the stream closes for a transfer. */
 const TRANSFER_TTL_S = 300;
@@ -41,6 +42,7 @@ function publicBase(s: Services, req: FastifyRequest): string {
 
 export async function twilioRoutes(root: FastifyInstance, s: Services) {
   await root.register(async (plain) => {
+    guardTwilioRoutes(plain, s);
     plain.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });

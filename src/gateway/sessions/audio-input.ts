@@ -7,8 +7,8 @@
  *   with ffmpeg (a plain PCM16 WAV is parsed directly).
  * Raw PCM chunks of one call share a resampler, so a stream cut into chunks sounds like one.
  */
-import { AudioDecodeError, decodeAudioFile } from '../../adapters/audio-decode';
-import { bytesPerMs, formatRate, OutputEncoder, parseWav, type AudioFormat } from '../../core/audio/formats';
+import { AudioDecodeError, decodeAudioFile, decodePlainWav } from '../../adapters/audio-decode';
+import { bytesPerMs, formatRate, OutputEncoder, type AudioFormat } from '../../core/audio/formats';
 import { ByteCarry, pcm16ToBytes } from '../../core/audio/pcm';
 import { resample } from '../../core/audio/resample';
 import { ApiError } from '../../errors';
@@ -35,15 +35,10 @@ export function audioBodyKind(contentType: string | undefined): AudioBodyKind {
 
 /** Decodes a whole audio file to PCM16 at `rate`; a 400 `invalid_audio` when it is not audio. */
 export async function decodeFile(bytes: Buffer, rate: number, tryWav: boolean): Promise<Int16Array> {
-  if (tryWav) {
-    try {
-      const wav = parseWav(bytes);
-      if (wav.channels === 1 && wav.pcm.length > 0) return resample(wav.pcm, wav.sampleRate, rate);
-    } catch {
-      // not a plain PCM16 WAV: let ffmpeg try
-    }
-  }
   try {
+    // A plain PCM16 WAV is read directly (header checked); anything else goes to ffmpeg.
+    const wav = tryWav ? decodePlainWav(bytes) : null;
+    if (wav) return resample(wav.pcm, wav.sampleRate, rate);
     return await decodeAudioFile(bytes, { sampleRate: rate });
   } catch (err) {
     if (err instanceof AudioDecodeError) {

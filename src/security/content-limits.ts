@@ -1,0 +1,57 @@
+/**
+ * How much text a client may put into a call (DESIGN.md §6): one text item's size, and the total
+ * text one call may store (items and instructions the client sends are kept for the call's TTL in
+ * Redis). Pure checks; the HTTP events route applies them (the WebSocket driver: a follow-up).
+ */
+import type { ClientEvent } from '../contracts/realtime';
+
+export interface ContentLimits {
+  /** Characters in one text content part (conversation.item.create, response.create input). */
+  maxTextItemChars: number;
+  /** UTF-8 bytes of client text one call may store over its life. */
+  maxCallTextBytes: number;
+}
+
+export const DEFAULT_CONTENT_LIMITS: ContentLimits = { maxTextItemChars: 32 * 1024, maxCallTextBytes: 1024 * 1024 };
+
+export interface ContentProblem {
+  code: 'text_too_large';
+  message: string;
+  param: string;
+}
+
+/** Every text a client event carries, with where it sits (for the error's `param`). */
+export function clientTexts(e: ClientEvent): { param: string; text: string }[] {
+  const out: { param: string; text: string }[] = [];
+  const fromItem = (item: unknown, at: string) => {
+    const content = (item as { content?: unknown }).content;
+    if (!Array.isArray(content)) return;
+    content.forEach((part: unknown, i) => {
+      const text = (part as { text?: unknown; transcript?: unknown }).text ?? (part as { transcript?: unknown }).transcript;
+      if (typeof text === 'string') out.push({ param: `${at}.content[${i}].text`, text });
+    });
+    const output = (item as { output?: unknown }).output;
+    if (typeof output === 'string') out.push({ param: `${at}.output`, text: output });
+  };
+  const ev = e as { type: string; item?: unknown; response?: { input?: unknown[]; instructions?: unknown } };
+  if (ev.type === 'conversation.item.create' && ev.item) fromItem(ev.item, 'item');
+  if (ev.type === 'response.create' && ev.response) {
+    ev.response.input?.forEach((item, i) => fromItem(item, `response.input[${i}]`));
+    if (typeof ev.response.instructions === 'string') out.push({ param: 'response.instructions', text: ev.response.instructions });
+  }
+  return out;
+}
+
+/** The first text over the per-item cap, if any. */
+export function oversizedText(e: ClientEvent, limits: ContentLimits): ContentProblem | null {
+  for (const { param, text } of clientTexts(e)) {
+    if (text.length > limits.maxTextItemChars) {
+      return { code: 'text_too_large', param, message: `${param} has ${text.length} characters; one text item may have at most ${limits.maxTextItemChars}.` };
+    }
+  }
+  return null;
+}
+
+export function textBytes(e: ClientEvent): number {
+  return clientTexts(e).reduce((n, t) => n + Buffer.byteLength(t.text), 0);
+}
