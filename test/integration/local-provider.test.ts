@@ -203,7 +203,7 @@ describe('npm start on the local provider: the demo business answers', () => {
   it('a spoken turn gets the honest transcript, the explanation, and spoken audio', async () => {
     const call = await newCall();
     const wav = toWav(concatSamples(synthesize({ voice: 'alloy', durationMs: 1200 }), silence(300)));
-    const res = await api(`/v1/calls/${call}/turns`, { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
+    const res = await api(`/v1/calls/${call}/turns`, { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: new Uint8Array(wav) });
     expect(res.status).toBe(200);
     const turn = (await res.json()) as { transcript: string; response_text: string; audio_url: string };
     expect(turn.transcript).toBe(NO_SPEECH_RECOGNITION);
