@@ -2,10 +2,9 @@
  * Real speech for the local provider: eSpeak NG compiled to WebAssembly (npm
  * @echogarden/espeak-ng-emscripten; its voice data ships in the package, so no system package and
  * no network). A robotic but intelligible English voice, resampled to the 24 kHz PCM16 of the
- * speech API. Synthesis is synchronous inside the WASM module: one sentence takes tens of
- * milliseconds, fine for a local demo.
+ * speech API. Synthesis runs on a worker thread (espeak-thread.mjs), one request at a time.
  */
-import createModule, { type ESpeakNGModule, type ESpeakNGWorker } from '@echogarden/espeak-ng-emscripten';
+import { Worker } from 'node:worker_threads';
 import { PCM_RATE, resample } from './pcm';
 
 /** OpenAI's voices that sound female get eSpeak's female variant, so a voice change is audible. */
@@ -17,49 +16,51 @@ const MAX_GAIN = 4;
 
 export interface Speaker {
   /** Mono PCM16 at 24 kHz. */
-  speak(text: string, voice: string, speed?: number): Int16Array;
+  speak(text: string, voice: string, speed?: number): Promise<Int16Array>;
+  close(): Promise<void>;
 }
 
-let loading: Promise<Speaker> | undefined;
+type Reply = { id: number; samples: Int16Array; sampleRate: number } | { id: number; error: string };
 
-/** Loads the WASM module once (a few hundred ms); later calls share it. */
-export function loadSpeaker(): Promise<Speaker> {
-  loading ??= createModule({ print: () => {}, printErr: () => {} }).then((m) => new EspeakSpeaker(m, new m.eSpeakNGWorker()));
-  return loading;
-}
-
-class EspeakSpeaker implements Speaker {
-  private readonly rate: number;
-  constructor(private readonly m: ESpeakNGModule, private readonly worker: ESpeakNGWorker) {
-    this.rate = worker.get_samplerate();
-  }
-
-  speak(text: string, voice: string, speed = 1): Int16Array {
-    this.worker.set_voice(FEMALE_VOICES.has(voice) ? 'en-us+f3' : 'en-us');
-    this.worker.set_rate(Math.round(Math.min(450, Math.max(80, DEFAULT_WPM * speed))));
-    const chunks: Int16Array[] = [];
-    const callback = this.m.addFunction((ptr, count) => {
-      // HEAP16 is read at each call: memory growth replaces the view.
-      if (count > 0) chunks.push(this.m.HEAP16.slice(ptr >> 1, (ptr >> 1) + count));
-      return 0;
-    }, 'iiii');
-    try {
-      this.worker.synth_(text, callback);
-    } finally {
-      this.m.removeFunction(callback);
-    }
-    return normalise(resample(concat(chunks), this.rate, PCM_RATE));
-  }
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+/** Starts the synthesis thread and waits until eSpeak NG is loaded (a second or so). */
+export async function startSpeaker(): Promise<Speaker> {
+  const worker = new Worker(new URL('./espeak-thread.mjs', import.meta.url));
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+  const pending = new Map<number, { resolve: (s: Int16Array) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let failure: Error | undefined;
+  worker.on('message', (reply: Reply) => {
+    const waiter = pending.get(reply.id);
+    if (!waiter) return;
+    pending.delete(reply.id);
+    if ('error' in reply) waiter.reject(new Error(`eSpeak NG: ${reply.error}`));
+    else waiter.resolve(normalise(resample(reply.samples, reply.sampleRate, PCM_RATE)));
+  });
+  const failAll = (err: Error): void => {
+    failure = err;
+    for (const waiter of pending.values()) waiter.reject(err);
+    pending.clear();
+  };
+  worker.on('error', failAll);
+  worker.on('exit', () => failAll(new Error('eSpeak NG thread exited')));
+  worker.unref(); // a provider someone forgot to close must not keep the process alive
+  return {
+    speak(text, voice, speed = 1) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      const wpm = Math.round(Math.min(450, Math.max(80, DEFAULT_WPM * speed)));
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, text, voice: FEMALE_VOICES.has(voice) ? 'en-us+f3' : 'en-us', wpm });
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
 }
 
 function normalise(samples: Int16Array): Int16Array {

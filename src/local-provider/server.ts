@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { localAnswer, NO_SPEECH_RECOGNITION } from './answers';
 import { resolveReply, sendCompletion, streamReply, validateChatBody, type ChatRequestBody } from './chat-wire';
-import { loadSpeaker, type Speaker } from './espeak';
+import { startSpeaker, type Speaker } from './espeak';
 import { apiError, BodyTooLargeError, randomId, readBody, sendError, sendJson } from './http';
 import { boundaryOf, MultipartError, parseMultipart } from './multipart';
 import { samplesToBuffer } from './pcm';
@@ -51,7 +51,7 @@ const MODELS = ['gpt-4o-mini', 'gpt-realtime', 'whisper-1', 'tts-1', 'gpt-4o-min
 /** Starts the provider once eSpeak NG is loaded, so the first answer is not the one that waits for it. */
 export async function startLocalProvider(o: LocalProviderOptions = {}): Promise<LocalProvider> {
   const host = o.host ?? '127.0.0.1';
-  const speaker = await loadSpeaker();
+  const speaker = await startSpeaker();
   const server = createServer((req, res) => {
     handle(speaker, req, res).catch((err: unknown) => {
       if (!res.headersSent) sendError(res, 500, apiError(500, `Local provider error: ${String(err)}`));
@@ -79,6 +79,7 @@ export async function startLocalProvider(o: LocalProviderOptions = {}): Promise<
       for (const ws of wss.clients) ws.terminate();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await speaker.close();
     },
   };
 }
@@ -121,7 +122,7 @@ async function handle(speaker: Speaker, req: IncomingMessage, res: ServerRespons
   if (path === '/v1/audio/speech') {
     const request = checkSpeech(res, body, 'local provider');
     if (!request) return;
-    return sendAudio(res, samplesToBuffer(speaker.speak(request.input, request.voice, request.speed)), request.format);
+    return sendAudio(res, samplesToBuffer(await speaker.speak(request.input, request.voice, request.speed)), request.format);
   }
   const invalid = validateChatBody(body);
   if (invalid) return sendError(res, 400, apiError(400, invalid.message, invalid.param));
