@@ -11,7 +11,7 @@ export const NO_SPEECH_RECOGNITION = '[local provider: no speech recognition]';
 
 export const NO_STT_ANSWER =
   "I heard you, but I'm the built-in local demo provider and I have no speech recognition, so I can't tell what you said. " +
-  'For real transcription, restart the service with OPENAI_API_KEY set, or with STT_BASE_URL pointing at a Whisper compatible server. ' +
+  'For real transcription, restart the service with OPENAI_API_KEY set, or point STT_BASE_URL at a Whisper compatible server, as the README explains. ' +
   'Until then, type your message and I will answer it.';
 
 export const GREETING = "Hello! I'm the local demo agent. Give me your phone number, tell me about a problem, or ask for a person.";
