@@ -9,8 +9,6 @@ COPY src ./src
 COPY workers ./workers
 COPY public ./public
 COPY bin ./bin
-# The built-in local provider, used when no OPENAI_API_KEY is set.
-COPY test/fakes ./test/fakes
 COPY tsconfig.json ./
 ENV HOST=0.0.0.0 PORT=8080
 EXPOSE 8080

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the gateway plus the workers named in WORKERS, in one process. With no provider key
- * configured, the built-in local provider (the OpenAI-compatible fake) runs in-process, so a fresh
- * clone gives a working agent with no account anywhere.
+ * configured, the built-in local provider (src/local-provider: eSpeak NG voice, keyword rules, no
+ * speech recognition) runs in-process, so a fresh clone gives a working agent with no account anywhere.
  */
 import { ConfigError, loadConfig, withProviderBaseUrl, type Config } from './config';
 import { createLogger } from './logger';
@@ -26,14 +26,15 @@ async function main() {
   const log = createLogger(config.logLevel);
   let closeLocal = async () => {};
   if (config.localProvider) {
-    const { startFakeOpenAI } = await import('../test/fakes/openai-server');
-    const fake = await startFakeOpenAI({ port: 0 });
-    closeLocal = () => fake.close();
-    config = withProviderBaseUrl(config, fake.url);
+    // Imported only here: a configured deployment never loads eSpeak NG.
+    const { LOCAL_PROVIDER_SUMMARY, startLocalProvider } = await import('./local-provider/server');
+    const local = await startLocalProvider({ port: 0 });
+    closeLocal = () => local.close();
+    config = withProviderBaseUrl(config, local.url);
     if (!config.adminApiKey) config = { ...config, adminApiKey: LOCAL_ADMIN_KEY };
     log.warn(
-      { provider: fake.url, admin_key: config.adminApiKey === LOCAL_ADMIN_KEY ? LOCAL_ADMIN_KEY : '[from ADMIN_API_KEY]' },
-      'No OPENAI_API_KEY set: running against the built-in local provider (a fake, in-process; scripted replies, synthetic voice)',
+      { provider: local.url, admin_key: config.adminApiKey === LOCAL_ADMIN_KEY ? LOCAL_ADMIN_KEY : '[from ADMIN_API_KEY]' },
+      LOCAL_PROVIDER_SUMMARY,
     );
   } else {
     log.info({ stt: config.stt.baseURL, llm: config.llm.baseURL, tts: config.tts.baseURL, realtime: config.realtime.url }, 'starting with the configured providers');

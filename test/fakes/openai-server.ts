@@ -1,10 +1,11 @@
 /**
- * An OpenAI-compatible fake provider: chat completions (streaming + tools), transcriptions,
- * speech and the realtime WebSocket (GA and beta), on real sockets. The official `openai`
- * client talks to it unchanged: `new OpenAI({ baseURL: fake.url, apiKey: 'test' })`.
+ * An OpenAI-compatible fake provider for the tests: chat completions (streaming + tools),
+ * transcriptions, speech and the realtime WebSocket (GA and beta), on real sockets, scripted per
+ * test. The official `openai` client talks to it unchanged: `new OpenAI({ baseURL: fake.url, apiKey: 'test' })`.
  *
- * Used by the tests and, when no OPENAI_API_KEY is set, by `npm start` as the built-in local
- * provider. Defaults (empty script): see script.ts (DEFAULT_TRANSCRIPT, defaultChatReply).
+ * The HTTP wire formats are the local provider's (src/local-provider, what `npm start` runs with no
+ * provider key); the fake adds scripts, recordings, failures, delays and deterministic audio.
+ * Defaults (empty script): see script.ts (DEFAULT_TRANSCRIPT, defaultChatReply).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { EventEmitter } from 'node:events';
@@ -12,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
 import { handleChat } from './chat';
 import { apiError, BodyTooLargeError, readBody, sendError, sendFailure, sendJson, type RecordedRequest } from './http';
-import { boundaryOf, MultipartError, parseMultipart } from './multipart';
+import { boundaryOf, MultipartError, parseMultipart } from '../../src/local-provider/multipart';
 import { attachRealtime, type DialectOption, type RecordedRealtimeSession } from './realtime';
 import { createScript, resetScript, takeFailure, type FailureEndpoint, type FakeScript } from './script';
 import { handleSpeech } from './speech';

@@ -3,53 +3,20 @@
  * with an empty script the fake still answers sensibly (see DEFAULT_* below).
  */
 
-/** One chat message as the fake reads it (chat-completions shape; realtime conversations are converted to it). */
-export interface ChatMessage {
-  role: string;
-  content?: string | null | { type: string; text?: string }[];
-  tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[];
-  tool_call_id?: string;
-  name?: string;
-}
+import type { ChatMessage, ChatReply, ChatRequestBody, ReplyToolCall } from '../../src/local-provider/chat-wire';
+import type { UploadedFile } from '../../src/local-provider/transcriptions';
+import { messageText } from '../../src/local-provider/chat-wire';
 
-/** A chat-completions request body, or the realtime conversation translated to one (`realtime: true`). */
-export interface ChatRequestBody {
-  model?: string;
-  messages: ChatMessage[];
-  tools?: unknown[];
-  tool_choice?: unknown;
-  stream?: boolean;
-  stream_options?: { include_usage?: boolean } | null;
-  realtime?: boolean;
-  [key: string]: unknown;
-}
-
-export interface ScriptedToolCall {
-  name: string;
-  /** A string is sent verbatim; an object is JSON-encoded. */
-  arguments: string | object;
-  id?: string;
-}
-
-export interface ChatReply {
-  text?: string;
-  tool_calls?: ScriptedToolCall[];
-  /** Default: 'tool_calls' when there are tool calls, else 'stop'. */
-  finish_reason?: string;
-}
+export type { ChatMessage, ChatReply, ChatRequestBody } from '../../src/local-provider/chat-wire';
+export type { UploadedFile } from '../../src/local-provider/transcriptions';
+export { countTokens, messageText } from '../../src/local-provider/chat-wire';
+export type ScriptedToolCall = ReplyToolCall;
 
 export type ChatScriptEntry = ChatReply | ((body: ChatRequestBody) => ChatReply);
 
 export interface TranscriptionRequest {
   fields: Record<string, string>;
   file: UploadedFile;
-}
-
-export interface UploadedFile {
-  name: string;
-  type: string;
-  size: number;
-  bytes: Buffer;
 }
 
 export type FailureEndpoint = 'transcriptions' | 'chat' | 'speech' | 'realtime';
@@ -122,13 +89,6 @@ export function takeChatReply(script: FakeScript, body: ChatRequestBody): ChatRe
   return typeof entry === 'function' ? entry(body) : entry;
 }
 
-export function messageText(message: ChatMessage | undefined): string {
-  const content = message?.content;
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p) => p.text ?? '').join('');
-  return '';
-}
-
 /**
  * With nothing scripted: after a tool result, "Here is what I found: <result, ≤200 chars>.";
  * otherwise "You said: <last user text>. How can I help further?" (two sentences, so the
@@ -147,9 +107,4 @@ export function defaultChatReply(messages: ChatMessage[]): ChatReply {
 
 function trimEnd(text: string): string {
   return text.replace(/[\s.!?]+$/u, '');
-}
-
-/** A rough, deterministic token count (≈4 characters per token). */
-export function countTokens(text: string): number {
-  return Math.ceil(text.length / 4);
 }

@@ -1,24 +1,11 @@
-/** POST /v1/audio/speech: text in, deterministic synthetic audio out (PROTOCOLS.md §5). */
+/** POST /v1/audio/speech of the fake: the local provider's wire format with deterministic synthetic audio (exact durations for tests). */
 import type { ServerResponse } from 'node:http';
-import { apiError, commonHeaders, delay, sendError, write } from './http';
+import { checkSpeech, sendAudio } from '../../src/local-provider/speech';
+import { delay } from './http';
 import { DEFAULT_MS_PER_CHAR, type FakeScript } from './script';
-import { PCM_RATE, samplesToBuffer, synthesize, wavHeader } from './synth';
+import { samplesToBuffer, synthesize } from './synth';
 
-export const TTS_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'fable', 'onyx', 'nova', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
-/** Formats the fake can produce; mp3/opus/aac/flac are real OpenAI formats the fake refuses with a 400. */
-const SUPPORTED_FORMATS = ['pcm', 'wav'];
-const OPENAI_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'];
-export const MAX_INPUT_CHARS = 4096;
-/** Odd on purpose: every other chunk boundary splits a sample, as real streams do. */
-export const SPEECH_CHUNK_BYTES = 4801;
-
-interface SpeechBody {
-  model?: unknown;
-  input?: unknown;
-  voice?: unknown;
-  response_format?: unknown;
-  speed?: unknown;
-}
+export { MAX_INPUT_CHARS, SPEECH_CHUNK_BYTES, TTS_VOICES, voiceName } from '../../src/local-provider/speech';
 
 export interface SpeechContext {
   script: FakeScript;
@@ -30,52 +17,11 @@ export function speechDurationMs(text: string, msPerChar = DEFAULT_MS_PER_CHAR, 
   return Math.round((msPerChar * text.length) / speed);
 }
 
-export function voiceName(voice: unknown): string | undefined {
-  if (typeof voice === 'string') return voice;
-  if (typeof voice === 'object' && voice !== null && typeof (voice as { id?: unknown }).id === 'string') return (voice as { id: string }).id;
-  return undefined;
-}
-
 export async function handleSpeech(ctx: SpeechContext, res: ServerResponse, rawBody: unknown): Promise<void> {
-  const body = (typeof rawBody === 'object' && rawBody !== null ? rawBody : {}) as SpeechBody;
-  const bad = (message: string, param: string, code: string | null = 'invalid_value'): void => sendError(res, 400, apiError(400, message, param, code));
-  if (typeof body.model !== 'string' || !body.model) return bad('you must provide a model parameter', 'model', null);
-  if (typeof body.input !== 'string' || body.input.length === 0) return bad("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
-  if (body.input.length > MAX_INPUT_CHARS) {
-    return bad(`Invalid 'input': string too long. Expected a string with maximum length ${MAX_INPUT_CHARS}, but got a string with length ${body.input.length} instead.`, 'input', 'string_above_max_length');
-  }
-  const voice = voiceName(body.voice);
-  const customVoice = typeof body.voice === 'object';
-  if (!voice || (!customVoice && !(TTS_VOICES as readonly string[]).includes(voice))) {
-    return bad(`Invalid value: '${String(body.voice)}'. Supported values are: ${TTS_VOICES.map((v) => `'${v}'`).join(', ')}.`, 'voice');
-  }
-  const format = body.response_format === undefined ? 'mp3' : String(body.response_format);
-  if (!OPENAI_FORMATS.includes(format)) return bad(`Invalid value: '${format}'. Supported values are: ${OPENAI_FORMATS.map((f) => `'${f}'`).join(', ')}.`, 'response_format');
-  if (!SUPPORTED_FORMATS.includes(format)) {
-    return bad(`The fake OpenAI provider only synthesizes 'pcm' and 'wav', not '${format}'.`, 'response_format', 'unsupported_format');
-  }
-  const speed = body.speed === undefined ? 1 : Number(body.speed);
-  if (!Number.isFinite(speed) || speed < 0.25 || speed > 4) return bad('speed must be between 0.25 and 4.0', 'speed', 'decimal_out_of_range');
-
-  const durationMs = speechDurationMs(body.input, ctx.script.speech.msPerChar, speed);
-  const pcm = samplesToBuffer(synthesize({ voice, durationMs }));
-  const audio = format === 'wav' ? Buffer.concat([wavHeader(pcm.length, PCM_RATE), pcm]) : pcm;
-
+  const request = checkSpeech(res, rawBody, 'fake OpenAI provider');
+  if (!request) return;
+  const durationMs = speechDurationMs(request.input, ctx.script.speech.msPerChar, request.speed);
+  const pcm = samplesToBuffer(synthesize({ voice: request.voice, durationMs }));
   if (!(await delay(ctx.script.delays.ttsFirstByteMs, ctx.signal))) return;
-  res.writeHead(200, {
-    ...commonHeaders(),
-    'content-type': format === 'wav' ? 'audio/wav' : 'audio/pcm',
-    'transfer-encoding': 'chunked',
-  });
-  const chunkBytes = oddChunkSize(audio.length);
-  for (let offset = 0; offset < audio.length; offset += chunkBytes) {
-    if (!(await write(res, audio.subarray(offset, offset + chunkBytes)))) return;
-  }
-  res.end();
-}
-
-/** SPEECH_CHUNK_BYTES, or an odd size that still splits short audio into at least two chunks. */
-function oddChunkSize(total: number): number {
-  if (total > SPEECH_CHUNK_BYTES) return SPEECH_CHUNK_BYTES;
-  return Math.max(1, Math.floor(total / 2) | 1);
+  await sendAudio(res, pcm, request.format);
 }

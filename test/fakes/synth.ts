@@ -1,10 +1,13 @@
 /**
- * Deterministic, non-silent "speech" for the fake: a voiced-like tone (fundamental plus
+ * Deterministic, non-silent "speech" for the fake (tests need exact, cheap durations; the local
+ * provider of `npm start` speaks real words with eSpeak NG instead): a voiced-like tone (fundamental plus
  * harmonics) under a syllable-rate amplitude envelope, pitched per voice. Also the few
  * audio conversions the fake needs (G.711, 24k↔8k, WAV).
  */
 
-export const PCM_RATE = 24_000;
+import { bufferToSamples, PCM_RATE, samplesToBuffer, wavHeader } from '../../src/local-provider/pcm';
+
+export { bufferToSamples, PCM_RATE, samplesToBuffer, wavDurationSeconds, wavHeader } from '../../src/local-provider/pcm';
 export const G711_RATE = 8_000;
 
 const VOICE_PITCH_HZ: Record<string, number> = {
@@ -67,19 +70,6 @@ export function concatSamples(...parts: Int16Array[]): Int16Array {
     offset += p.length;
   }
   return out;
-}
-
-export function samplesToBuffer(samples: Int16Array): Buffer {
-  const buf = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) buf.writeInt16LE(samples[i] ?? 0, i * 2);
-  return buf;
-}
-
-/** Little-endian s16 bytes to samples; a trailing odd byte is ignored. */
-export function bufferToSamples(buf: Buffer): Int16Array {
-  const samples = new Int16Array(Math.floor(buf.length / 2));
-  for (let i = 0; i < samples.length; i++) samples[i] = buf.readInt16LE(i * 2);
-  return samples;
 }
 
 /** Root mean square of the samples, 0..1. */
@@ -189,44 +179,7 @@ export function encodeAudio(samples24k: Int16Array, format: RealtimeAudioFormat)
 
 // --- WAV ---
 
-export function wavHeader(dataBytes: number, sampleRate = PCM_RATE, channels = 1, bitsPerSample = 16): Buffer {
-  const header = Buffer.alloc(44);
-  const blockAlign = (channels * bitsPerSample) / 8;
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write('WAVE', 8, 'ascii');
-  header.write('fmt ', 12, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(channels, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * blockAlign, 28);
-  header.writeUInt16LE(blockAlign, 32);
-  header.writeUInt16LE(bitsPerSample, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
-}
-
 export function toWav(samples: Int16Array, sampleRate = PCM_RATE): Buffer {
   const data = samplesToBuffer(samples);
   return Buffer.concat([wavHeader(data.length, sampleRate), data]);
-}
-
-/** Duration of a RIFF/WAVE file from its header, or undefined if it isn't one. */
-export function wavDurationSeconds(bytes: Buffer): number | undefined {
-  if (bytes.length < 12 || bytes.toString('ascii', 0, 4) !== 'RIFF' || bytes.toString('ascii', 8, 12) !== 'WAVE') return undefined;
-  let byteRate = 0;
-  let offset = 12;
-  while (offset + 8 <= bytes.length) {
-    const id = bytes.toString('ascii', offset, offset + 4);
-    const size = bytes.readUInt32LE(offset + 4);
-    if (id === 'fmt ' && offset + 20 <= bytes.length) byteRate = bytes.readUInt32LE(offset + 16);
-    if (id === 'data') {
-      const available = Math.min(size, bytes.length - offset - 8);
-      return byteRate > 0 ? available / byteRate : undefined;
-    }
-    offset += 8 + size + (size % 2);
-  }
-  return undefined;
 }
