@@ -32,6 +32,12 @@ export interface CallDriver {
   onClientEvent(event: ClientEvent): Promise<void>;
   /** Raw audio in the session's input format (binary frames, HTTP chunks, Twilio media). */
   onAudio(bytes: Uint8Array): void;
+  /**
+   * Resolves once the events caused by the audio given so far have been sent (chained mode: its
+   * VAD's turn events, which it sends asynchronously). Without it (realtime mode: the upstream's
+   * VAD answers when it does) a caller can only go by the events already sent.
+   */
+  settled?(): Promise<void>;
   /** Milliseconds of the current response's audio sent and not yet known to be played (for Twilio marks). */
   close(reason: string): Promise<void>;
 }

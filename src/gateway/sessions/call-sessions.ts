@@ -11,6 +11,7 @@ import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
 import { inputEvents } from '../../core/protocol';
+import { shouldCommitTurn } from '../../core/turn-commit';
 import { ApiError } from '../../errors';
 import type { Logger } from '../../logger';
 import { createDriver } from '../../modes/create-driver';
@@ -105,7 +106,10 @@ export class CallSession {
    */
   commitTurn(): Promise<boolean> {
     return this.run(async () => {
-      if (this.vadOn ? !this.speaking : this.uncommitted === 0) return false;
+      // The VAD may have ended the turn on the audio just given without having said so yet: a
+      // commit then would make a second turn of the trailing silence (issue 20).
+      await this.driver.settled?.();
+      if (!shouldCommitTurn({ turnDetection: this.vadOn, speaking: this.speaking, uncommittedBytes: this.uncommitted })) return false;
       await this.driver.onClientEvent({ type: 'input_audio_buffer.commit' });
       await this.driver.onClientEvent({ type: 'response.create' });
       return true;

@@ -87,6 +87,10 @@ export class ChainedCall implements CallDriver {
 
   // ------------------------------------------------------------------ audio in
 
+  settled(): Promise<void> {
+    return this.turnEvents;
+  }
+
   onAudio(bytes: Uint8Array): void {
     if (this.closed) return;
     const pcm = this.decoder.push(bytes);
