@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, killAll, spawnWorker, type ServiceProcess } from '../helpers/processes';
+import { freePort, killAll, spawnProcess, spawnWorker, type ServiceProcess } from '../helpers/processes';
 import { startService, type TestService } from '../helpers/service';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,6 +41,20 @@ describe('/readyz', () => {
     // A worker that stops cleanly stops counting at once.
     expect(await workers[0]!.kill('SIGTERM')).toBe(0);
     expect((await readyz()).body.workers).toEqual({ stt: 1, llm: 0, tts: 1 });
+  }, SLOW);
+});
+
+describe('the split-process path (npm run fake-openai + gateway + worker:*)', () => {
+  it('a gateway pointed at the fake with OPENAI_BASE_URL alone has the local admin key and the demo business', async () => {
+    const port = await freePort();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_PREFIX: svc.config.redisPrefix, OPENAI_BASE_URL: svc.fake.url, WORKERS: '', PORT: String(port) };
+    const gw = spawnProcess('gateway', ['src/main.ts'], env, 'voice agent ready');
+    procs.add(gw);
+    await gw.ready;
+    const res = await fetch(`http://127.0.0.1:${port}/v1/businesses/demo`, { headers: { authorization: 'Bearer local-admin-key-change-me' } });
+    expect(res.status).toBe(200);
+    expect(await fetch(`http://127.0.0.1:${port}/console/config`).then((r) => r.json())).toMatchObject({ default_key: 'local-admin-key-change-me' });
+    expect(await gw.kill('SIGTERM')).toBe(0);
   }, SLOW);
 });
 
@@ -105,9 +119,11 @@ describe('start-up failures', () => {
     expect((await readyz()).body.workers.llm).toBe(0);
   }, SLOW);
 
-  it('a bad variable: one line naming it, exit 1', async () => {
-    const { code, output } = await runToExit('workers/tts.ts', { PORT: 'abc' });
-    expect(code).toBe(1);
-    expectOneLine(output, /^Invalid configuration: PORT="abc": /);
+  it('a bad variable, or a worker with no provider at all: one line naming it, exit 1', async () => {
+    const [bad, none] = await Promise.all([runToExit('workers/tts.ts', { PORT: 'abc' }), runToExit('workers/llm.ts', {})]);
+    expect(bad.code).toBe(1);
+    expectOneLine(bad.output, /^Invalid configuration: PORT="abc": /);
+    expect(none.code).toBe(1);
+    expectOneLine(none.output, /^The llm worker has no provider: set OPENAI_BASE_URL .* or OPENAI_API_KEY\.$/);
   }, SLOW);
 });
