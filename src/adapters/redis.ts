@@ -110,6 +110,8 @@ export class Keys {
   callOutput(callId: string) { return `${this.call(callId)}:out`; }
   callEvents(callId: string) { return `${this.call(callId)}:events`; }
   callState(callId: string) { return `${this.call(callId)}:state`; }
+  /** Attempts per job of the call (a hash by job id): redeliveries after a crash are counted here. */
+  callAttempts(callId: string) { return `${this.callState(callId)}:attempts`; }
   callCancel(callId: string) { return `${this.call(callId)}:cancelled`; }
   callAudio(callId: string, turnId: string) { return `${this.call(callId)}:audio:${turnId}`; }
   /** An early transcription's result (a JSON string), and a list pushed once it is there (to BLPOP on). */
