@@ -37,7 +37,15 @@ export class WorkerHeartbeat {
   static async start(redis: Redis, keys: Keys, stages: readonly Stage[], onError: (err: Error) => void): Promise<WorkerHeartbeat> {
     const hb = new WorkerHeartbeat(redis, keys, stages, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`);
     await hb.beat();
-    hb.timer = setInterval(() => void hb.beat().catch(onError), HEARTBEAT_MS).unref();
+    let busy = false; // while Redis is away commands wait: one beat at a time, not a pile of them
+    hb.timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void hb
+        .beat()
+        .catch(onError)
+        .finally(() => (busy = false));
+    }, HEARTBEAT_MS).unref();
     return hb;
   }
 
