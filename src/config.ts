@@ -79,6 +79,8 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** True when no provider key is configured: `npm start` then runs the in-process local provider. */
   localProvider: boolean;
+  /** True when any provider API key is set; without one this is a local setup (a fake or local server). */
+  providerKeySet: boolean;
   stt: ProviderEndpoint & { model: string };
   llm: ProviderEndpoint & { model: string };
   tts: ProviderEndpoint & { model: string };
@@ -151,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminApiKey: e.ADMIN_API_KEY,
     logLevel: e.LOG_LEVEL,
     localProvider,
+    providerKeySet: [e.OPENAI_API_KEY, e.STT_API_KEY, e.LLM_API_KEY, e.TTS_API_KEY, e.REALTIME_API_KEY].some((v) => v !== undefined),
     stt: { baseURL: e.STT_BASE_URL ?? baseURL, apiKey: e.STT_API_KEY ?? apiKey, model: e.STT_MODEL },
     llm: { baseURL: e.LLM_BASE_URL ?? baseURL, apiKey: e.LLM_API_KEY ?? apiKey, model: e.LLM_MODEL },
     tts: { baseURL: e.TTS_BASE_URL ?? baseURL, apiKey: e.TTS_API_KEY ?? apiKey, model: e.TTS_MODEL },

@@ -2,12 +2,14 @@
  * `npm start`: the gateway plus the workers named in WORKERS, in one process. With no provider key
  * configured, the built-in local provider (src/local-provider: eSpeak NG voice, keyword rules, no
  * speech recognition) runs in-process, so a fresh clone gives a working agent with no account anywhere.
+ * A start-up failure is one line and exit 1.
  */
-import { ConfigError, loadConfig, withProviderBaseUrl, type Config } from './config';
+import { loadConfig, withProviderBaseUrl, type Config } from './config';
 import { createLogger } from './logger';
 import { buildApp } from './gateway/app';
 import { createServices } from './gateway/services';
 import { seedLocalDemo } from './gateway/local-demo';
+import { exitOnStartupFailure } from './startup-exit';
 import { startWorkers } from '../workers/runtime';
 
 const LOCAL_ADMIN_KEY = 'local-admin-key-change-me';
@@ -17,11 +19,7 @@ async function main() {
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
+    exitOnStartupFailure(err);
   }
   const log = createLogger(config.logLevel);
   let closeLocal = async () => {};
@@ -31,24 +29,29 @@ async function main() {
     const local = await startLocalProvider({ port: 0 });
     closeLocal = () => local.close();
     config = withProviderBaseUrl(config, local.url);
-    if (!config.adminApiKey) config = { ...config, adminApiKey: LOCAL_ADMIN_KEY };
-    log.warn(
-      { provider: local.url, admin_key: config.adminApiKey === LOCAL_ADMIN_KEY ? LOCAL_ADMIN_KEY : '[from ADMIN_API_KEY]' },
-      LOCAL_PROVIDER_SUMMARY,
-    );
+    log.warn({ provider: local.url }, LOCAL_PROVIDER_SUMMARY);
   } else {
     log.info({ stt: config.stt.baseURL, llm: config.llm.baseURL, tts: config.tts.baseURL, realtime: config.realtime.url }, 'starting with the configured providers');
   }
+  // A local setup (no provider key: the built-in provider, or `npm run fake-openai` / a local server
+  // via OPENAI_BASE_URL on a loopback HOST) gets the well-known admin key and the `demo` business,
+  // so the README's examples run as printed however the processes are split.
+  const localSetup = config.localProvider || (!config.providerKeySet && isLoopback(config.host));
+  if (localSetup && !config.adminApiKey) {
+    config = { ...config, adminApiKey: LOCAL_ADMIN_KEY };
+    log.warn({ admin_key: LOCAL_ADMIN_KEY }, 'local setup (no provider key): using the local admin key; set ADMIN_API_KEY to choose your own');
+  }
   if (!config.adminApiKey) log.warn('ADMIN_API_KEY is not set: admin routes will answer 401');
 
-  const workers = await startWorkers(config, log, config.workers).catch((err: Error) => {
-    log.fatal(err.message);
-    process.exit(1);
-  });
-  const services = await createServices(config, log, () => workers.counts());
+  const workers = await startWorkers(config, log, config.workers).catch((err: unknown) => exitOnStartupFailure(err));
+  const services = await createServices(config, log, () => workers.counts()).catch((err: unknown) => exitOnStartupFailure(err));
   const app = await buildApp(services);
-  if (config.localProvider) await seedLocalDemo(services);
-  await app.listen({ port: config.port, host: config.host });
+  if (localSetup) await seedLocalDemo(services);
+  await app.listen({ port: config.port, host: config.host }).catch(async (err: unknown) => {
+    // Our workers stop first, so no other host counts them as live (or gives them jobs) after we exit.
+    await Promise.race([workers.close(), new Promise((r) => setTimeout(r, 5_000).unref())]).catch(() => {});
+    exitOnStartupFailure(err);
+  });
   log.info({ url: `http://${config.host}:${config.port}`, workers: config.workers }, 'voice agent ready');
 
   let stopping = false;
@@ -64,6 +67,10 @@ async function main() {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 void main();

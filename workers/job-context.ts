@@ -18,7 +18,7 @@ export interface JobContext {
 
 export async function beginJob(deps: WorkerDeps, job: Job<TurnRef>, stage: LogStage): Promise<JobContext> {
   const { call_id, turn_id } = job.data;
-  const attemptsKey = `${deps.keys.callState(call_id)}:attempts`;
+  const attemptsKey = deps.keys.callAttempts(call_id);
   const [[, attempt]] = (await deps.redis.multi().hincrby(attemptsKey, job.id ?? job.name, 1).expire(attemptsKey, deps.config.callTtlS).exec()) as [[null, number]];
   const watch = deps.cancel.watch(call_id, turn_id);
   const startedAt = Date.now();

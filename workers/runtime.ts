@@ -8,7 +8,9 @@ import type { Config, Stage } from '../src/config';
 import type { Logger } from '../src/logger';
 import { createProviders, type Providers } from '../src/adapters/providers';
 import { createWorker } from '../src/adapters/queues';
+import { WorkerHeartbeat } from '../src/adapters/worker-heartbeats';
 import { serveWorkerMetrics } from '../src/metrics/worker-endpoint';
+import { exitOnStartupFailure } from '../src/startup-exit';
 import { StageLog } from '../src/adapters/stage-log';
 import { createServices, redactStageData, type Services } from '../src/gateway/services';
 import { createSttProcessor } from './stt';
@@ -51,24 +53,44 @@ export async function startWorkers(config: Config, log: Logger, stages: Stage[])
     w.on('error', (err) => log.error({ stage, err: err.message }, 'worker error'));
     return w;
   });
+  // Every host's /readyz counts this process's workers from here (DESIGN.md §12).
+  const heartbeat = await WorkerHeartbeat.start(deps.redis, deps.keys, stages, (err) => log.warn({ err: err.message }, 'worker heartbeat failed'));
   return {
     workers,
     counts: () => Object.fromEntries(stages.map((s, i) => [s, workers[i]!.isRunning() ? 1 : 0])),
     async close() {
+      await heartbeat.stop(); // no longer offered as live while in-flight jobs finish
       await Promise.all(workers.map((w) => w.close()));
       await deps.close();
     },
   };
 }
 
-/** `tsx workers/<stage>.ts`: one stage in its own process. */
+/** `tsx workers/<stage>.ts`: one stage in its own process. A start-up failure is one line and exit 1. */
 export async function runStageMain(stage: Stage): Promise<void> {
   const { loadConfig } = await import('../src/config');
   const { createLogger } = await import('../src/logger');
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    exitOnStartupFailure(err);
+  }
+  if (config.localProvider) {
+    // The in-process local provider is `npm start`'s; a lone worker would send every job to api.openai.com.
+    console.error(
+      `The ${stage} worker has no provider: set OPENAI_BASE_URL (for the fake: \`npm run fake-openai\`, then OPENAI_BASE_URL=http://127.0.0.1:8090/v1) or OPENAI_API_KEY.`,
+    );
+    process.exit(1);
+  }
   const log = createLogger(config.logLevel).child({ component: `worker-${stage}` });
-  const running = await startWorkers(config, log, [stage]);
-  const metrics = config.metricsPort ? await serveWorkerMetrics(config.metricsPort, config.host) : null;
+  const running = await startWorkers(config, log, [stage]).catch((err: unknown) => exitOnStartupFailure(err));
+  const metrics = config.metricsPort
+    ? await serveWorkerMetrics(config.metricsPort, config.host).catch(async (err: unknown) => {
+        await running.close();
+        return exitOnStartupFailure(err, 'METRICS_PORT');
+      })
+    : null;
   log.info({ stage, metrics_port: config.metricsPort ?? null }, `${stage} worker running`);
   const stop = async () => {
     log.info({ stage }, 'shutting down: finishing in-flight jobs');

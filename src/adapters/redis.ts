@@ -28,20 +28,40 @@ export function dedicatedConnection(redis: Redis): Redis {
   return conn;
 }
 
-/** Connects, or fails with one clear message when Redis is unreachable (instead of retrying forever at start). */
-export async function connectRedis(url: string, opts: RedisOptions = {}): Promise<Redis> {
+/** Redis could not be reached at start: its message is the one line an operator reads. */
+export class RedisUnreachableError extends Error {
+  override name = 'RedisUnreachableError';
+}
+
+/**
+ * Connects, retrying for at most `timeoutMs`, or fails with one RedisUnreachableError naming the
+ * cause and the fix (instead of retrying forever at start). Connection errors meanwhile are
+ * collected here, so ioredis never prints its "Unhandled error event" before that line.
+ */
+export async function connectRedis(url: string, opts: RedisOptions = {}, timeoutMs = 5_000): Promise<Redis> {
   const redis = createRedis(url, opts);
   const safeUrl = url.replace(/\/\/[^@]*@/, '//***@');
+  let lastError: Error | null = null;
+  const collect = (err: Error) => {
+    lastError = err;
+  };
+  redis.on('error', collect);
   try {
-    await Promise.race([
-      redis.connect(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 5 s')), 5_000).unref()),
-    ]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(lastError ?? new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // A failed attempt is retried by retryStrategy; each failure arrives as an 'error' event.
+      redis.connect().catch(() => {});
+    });
     await redis.ping();
   } catch (err) {
-    redis.disconnect();
-    throw new Error(`Cannot reach Redis at ${safeUrl} (${(err as Error).message}). Start Redis or set REDIS_URL.`);
+    redis.disconnect(); // `collect` stays: an attempt still in flight may yet report its error
+    throw new RedisUnreachableError(`Cannot reach Redis at ${safeUrl} (${(err as Error).message}). Start Redis or set REDIS_URL.`);
   }
+  redis.off('error', collect); // the caller attaches its own listener now
   return redis;
 }
 
@@ -90,6 +110,8 @@ export class Keys {
   callOutput(callId: string) { return `${this.call(callId)}:out`; }
   callEvents(callId: string) { return `${this.call(callId)}:events`; }
   callState(callId: string) { return `${this.call(callId)}:state`; }
+  /** Attempts per job of the call (a hash by job id): redeliveries after a crash are counted here. */
+  callAttempts(callId: string) { return `${this.callState(callId)}:attempts`; }
   callCancel(callId: string) { return `${this.call(callId)}:cancelled`; }
   callAudio(callId: string, turnId: string) { return `${this.call(callId)}:audio:${turnId}`; }
   /** An early transcription's result (a JSON string), and a list pushed once it is there (to BLPOP on). */
@@ -98,6 +120,10 @@ export class Keys {
   hangupChannel() { return `${this.prefix}:hangup`; }
   /** Where a Twilio call goes once our stream closes (transfer_to_human), by CallSid. */
   twilioTransfer(callSid: string) { return `${this.prefix}:twilio:transfer:${callSid}`; }
+
+  // operations
+  /** Live worker processes: a sorted set of `<stage>|<instance>` scored by their last heartbeat (ms). */
+  workerHeartbeats() { return `${this.prefix}:workers`; }
 
   /** BullMQ prefix; braces keep each queue's keys in one cluster slot. */
   queuePrefix() { return `{${this.prefix}:q}`; }

@@ -51,6 +51,12 @@ export interface CallDriver {
   onClientEvent(event: ClientEvent): Promise<void>;
   /** Raw audio in the session's input format (binary frames, HTTP chunks, Twilio media). */
   onAudio(bytes: Uint8Array): void;
+  /**
+   * Resolves once the events caused by the audio given so far have been sent (chained mode: its
+   * VAD's turn events, which it sends asynchronously). Without it (realtime mode: the upstream's
+   * VAD answers when it does) a caller can only go by the events already sent.
+   */
+  settled?(): Promise<void>;
   /** The call ends: cancels the response in flight (history keeps what was heard) and lets go of upstreams and readers. */
   close(reason: string): Promise<void>;
 }

@@ -109,6 +109,26 @@ describe('POST /v1/calls/:id/audio', () => {
     sse.close();
   });
 
+  it('makes one turn of the README example: a file ending in silence, posted with ?commit=true', async () => {
+    // The VAD ends the turn on the file's trailing silence; the commit then has nothing new to end.
+    const id = await newCall();
+    const sse = follow(id);
+    const res = await postAudio(id, readFileSync(fixturePath('hours_16k.wav')), 'audio/wav', '?commit=true');
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ received_ms: 2630, committed: false });
+    await sse.waitFor(doneWith('completed'), 'completed response');
+    const count = (type: string) => sse.events.filter((e) => e.type === type).length;
+    expect(count('input_audio_buffer.committed')).toBe(1);
+    expect(count('conversation.item.input_audio_transcription.completed')).toBe(1);
+    expect(sse.events.filter((e) => e.type === 'error')).toEqual([]);
+    const logs = (await (await svc.api(`/v1/calls/${id}/logs`)).json()) as { data: { stage: string; event: string }[] };
+    expect(logs.data.filter((e) => e.stage === 'vad' && e.event === 'completed')).toHaveLength(1);
+    // A commit with nothing new since that turn ended stays a no-op.
+    const again = await postAudio(id, new Uint8Array(16 * 2 * 300), 'audio/pcm;rate=16000', '?commit=true');
+    expect(await again.json()).toMatchObject({ committed: false });
+    sse.close();
+  });
+
   it('passes bytes in the session input format through as application/octet-stream', async () => {
     const id = await newCall();
     const sse = follow(id);

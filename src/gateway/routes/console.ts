@@ -18,6 +18,6 @@ export async function consoleRoutes(app: FastifyInstance, s: Services) {
 
   app.get('/console/config', { schema: { tags: ['console'], hide: true } }, async () => ({
     local_provider: s.config.localProvider,
-    default_key: s.config.localProvider && s.config.adminApiKey === LOCAL_ADMIN_KEY ? LOCAL_ADMIN_KEY : null,
+    default_key: s.config.adminApiKey === LOCAL_ADMIN_KEY ? LOCAL_ADMIN_KEY : null, // well known: offering it reveals nothing
   }));
 }

@@ -1,26 +1,38 @@
-/** Health, readiness and the OpenAPI document's home (DESIGN.md §5 Operations). */
+/** Health, readiness and the OpenAPI document's home (DESIGN.md §5 Operations, §12). */
 import type { FastifyInstance } from 'fastify';
+import { liveWorkers } from '../../adapters/worker-heartbeats';
 import type { Services } from '../services';
+
+/** Redis commands wait while ioredis reconnects: answer "not ready" after a second instead of hanging. */
+function withinASecond<T>(p: Promise<T>): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 1 s')), 1_000).unref()),
+  ]);
+}
 
 export function opsRoutes(app: FastifyInstance, s: Services) {
   const tags = ['operations'];
-  app.get('/healthz', { schema: { tags } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { tags, summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { tags } }, async (_req, reply) => {
-    let redis = 'ok';
-    try {
-      // Commands wait while ioredis reconnects: answer "not ready" after a second instead of hanging.
-      await Promise.race([
-        s.redis.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 1 s')), 1_000).unref()),
-      ]);
-    } catch (err) {
-      redis = (err as Error).message;
-    }
-    const workers = s.localWorkers();
-    const missing = s.config.workers.filter((stage) => !workers[stage]);
-    const ready = redis === 'ok' && missing.length === 0;
-    reply.code(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', redis, workers, ...(missing.length ? { missing_workers: missing } : {}) };
-  });
+  app.get(
+    '/readyz',
+    { schema: { tags, summary: 'Readiness: Redis reachable and this process’s own workers running; live workers per stage on every host' } },
+    async (_req, reply) => {
+      let redis = 'ok';
+      // Live worker processes per stage across every host, from their heartbeats in Redis.
+      let workers: Record<string, number> = {};
+      try {
+        workers = await withinASecond(liveWorkers(s.redis, s.keys));
+      } catch (err) {
+        redis = (err as Error).message;
+      }
+      // Ready also needs the workers this process was asked to run (WORKERS); a gateway-only process needs none.
+      const local = s.localWorkers();
+      const missing = s.config.workers.filter((stage) => !local[stage]);
+      const ready = redis === 'ok' && missing.length === 0;
+      reply.code(ready ? 200 : 503);
+      return { status: ready ? 'ready' : 'not_ready', redis, workers, ...(missing.length ? { missing_workers: missing } : {}) };
+    },
+  );
 }

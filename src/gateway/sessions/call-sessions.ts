@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
+import { shouldCommitTurn } from '../../core/turn-commit';
 import { ApiError } from '../../errors';
 import type { CallDriver } from '../../modes/driver';
 import type { Services } from '../services';
@@ -88,7 +89,10 @@ export class CallSession {
    */
   commitTurn(): Promise<boolean> {
     return this.run(async (d) => {
-      if (this.vadOn ? !this.speaking : this.uncommitted === 0) return false;
+      // The VAD may have ended the turn on the audio just given without having said so yet: a
+      // commit then would make a second turn of the trailing silence (issue 20).
+      await d.settled?.();
+      if (!shouldCommitTurn({ turnDetection: this.vadOn, speaking: this.speaking, uncommittedBytes: this.uncommitted })) return false;
       await d.onClientEvent({ type: 'input_audio_buffer.commit' });
       await d.onClientEvent({ type: 'response.create' });
       return true;

@@ -50,6 +50,10 @@ export class ChainedCall implements CallDriver {
     this.st.send(inputEvents.conversationCreated(this.st.conversationId));
   }
 
+  settled(): Promise<void> {
+    return this.input.settled();
+  }
+
   onAudio(bytes: Uint8Array): void {
     this.input.push(bytes);
   }

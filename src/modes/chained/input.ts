@@ -45,6 +45,11 @@ export class ChainedInput {
     if (JSON.stringify(next.turn_detection) !== JSON.stringify(before.turn_detection)) this.detector.updateOptions(vadOptions(next, this.st.minSpeechMs));
   }
 
+  /** Resolves once the VAD events of the audio pushed so far have been handled (and sent). */
+  settled(): Promise<void> {
+    return this.turnEvents;
+  }
+
   push(bytes: Uint8Array): void {
     if (this.st.closed) return;
     const pcm = this.decoder.push(bytes);
