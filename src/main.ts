@@ -9,10 +9,9 @@ import { createLogger } from './logger';
 import { buildApp } from './gateway/app';
 import { createServices } from './gateway/services';
 import { seedLocalDemo } from './gateway/local-demo';
+import { LOCAL_ADMIN_KEY } from './gateway/routes/console';
 import { exitOnStartupFailure } from './startup-exit';
 import { startWorkers } from '../workers/runtime';
-
-const LOCAL_ADMIN_KEY = 'local-admin-key-change-me';
 
 async function main() {
   let config: Config;
