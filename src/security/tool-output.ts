@@ -11,3 +11,13 @@ export const HIDDEN_TOOL_OUTPUT = JSON.stringify({ hidden: 'The tool output is n
 export function clientToolOutput(business: Pick<Business, 'expose_tool_output'>, output: string): string {
   return business.expose_tool_output ? output : HIDDEN_TOOL_OUTPUT;
 }
+
+/**
+ * A stage-log entry as a call's client secret may read it (GET /v1/calls/:id/logs): tool results
+ * hidden unless the business exposes them, like the event above. Keys of the business see all.
+ */
+export function clientLogEntry<T>(business: Pick<Business, 'expose_tool_output'> | null, entry: T): T {
+  const e = entry as { stage?: unknown; data?: Record<string, unknown> };
+  if (business?.expose_tool_output || e.stage !== 'tool' || e.data?.output === undefined) return entry;
+  return { ...e, data: { ...e.data, output: HIDDEN_TOOL_OUTPUT } } as T;
+}

@@ -209,11 +209,17 @@ describe('customer data', () => {
 
   it('returns only the listed fields to the model, and no tool output to the client by default', async () => {
     await lookupBusiness('cust-default');
-    const c = await connectCall(svc, (await newCall(svc, 'cust-default')).id);
+    const call = await newCall(svc, 'cust-default');
+    const c = await connectCall(svc, call.id);
     const { clientSaw, modelGot } = await lookup(c, '+15550100123');
     expect(modelGot).toEqual({ found: true, customer: { phone_number: '+15550100123', name: 'Jane Doe' } });
     expect(clientSaw).toBe(HIDDEN_TOOL_OUTPUT);
     c.close();
+    // Nor through the call log the client secret can read; the business's own keys see it.
+    const asClient = await (await svc.api(`/v1/calls/${call.id}/logs?token=${call.client_secret.value}`, { key: null })).text();
+    expect(asClient).toContain('lookup_customer');
+    expect(asClient).not.toContain('Jane Doe');
+    expect(await (await svc.api(`/v1/calls/${call.id}/logs`)).text()).toContain('Jane Doe');
   });
 
   it('returns the fields the business lists, and the output to clients when expose_tool_output is set', async () => {

@@ -11,6 +11,7 @@ import { ApiError } from '../../errors';
 import { authenticate, requireCallAccess } from '../auth';
 import type { Services } from '../services';
 import { CallParams } from './calls';
+import { clientLogEntry } from '../../security/tool-output';
 
 export function logRoutes(root: FastifyInstance, s: Services) {
   const app = root.withTypeProvider<ZodTypeProvider>();
@@ -21,7 +22,10 @@ export function logRoutes(root: FastifyInstance, s: Services) {
     const call = await s.calls.get(id);
     if (!call) throw ApiError.notFound('call', id);
     requireCallAccess(p, call);
-    return call;
+    // A client secret (a browser) reads tool results only if the business exposes them.
+    const business = p.kind === 'call' ? await s.businesses.get(call.business_id) : null;
+    const view = p.kind === 'call' ? <T>(entry: T) => clientLogEntry(business, entry) : <T>(entry: T) => entry;
+    return Object.assign(call, { view });
   }
 
   app.get(
@@ -39,8 +43,9 @@ export function logRoutes(root: FastifyInstance, s: Services) {
       const rows = await s.stageLog.read(call.id);
       const follow = req.query.follow === '1' || req.query.follow === 'true';
       if (!follow) {
-        if (req.query.format === 'text') return reply.type('text/plain; charset=utf-8').send(formatTimeline(rows.map((r) => r.entry)));
-        return { object: 'list', call_id: call.id, data: rows.map((r) => r.entry) };
+        const entries = rows.map((r) => call.view(r.entry));
+        if (req.query.format === 'text') return reply.type('text/plain; charset=utf-8').send(formatTimeline(entries));
+        return { object: 'list', call_id: call.id, data: entries };
       }
       // SSE: the backlog, then new entries as they are written (blocking XREAD on its own connection).
       reply.hijack();
@@ -48,7 +53,7 @@ export function logRoutes(root: FastifyInstance, s: Services) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       let last = '0-0';
       for (const r of rows) {
-        res.write(`id: ${r.id}\ndata: ${JSON.stringify(r.entry)}\n\n`);
+        res.write(`id: ${r.id}\ndata: ${JSON.stringify(call.view(r.entry))}\n\n`);
         last = r.id;
       }
       const conn = dedicatedConnection(s.redis);
@@ -68,7 +73,7 @@ export function logRoutes(root: FastifyInstance, s: Services) {
           for (const [, entries] of got) {
             for (const [id, fields] of entries) {
               last = id;
-              res.write(`id: ${id}\ndata: ${fields[1]}\n\n`);
+              res.write(`id: ${id}\ndata: ${JSON.stringify(call.view(JSON.parse(fields[1] ?? '{}') as unknown))}\n\n`);
             }
           }
         } catch {
