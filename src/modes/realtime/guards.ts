@@ -40,8 +40,8 @@ export function guardSessionUpdate(
   current: Session,
   e: ClientEventOf<'session.update'>,
 ): { ok: true; session: Session; fields: string[] } | { ok: false; error: GuardError } {
-  // The model is fixed for a call (OpenAI's rule too) and tracing is the upstream's business; clients resend both.
-  const { model: _model, tracing: _tracing, ...rest } = e.session;
+  // The model is fixed for a call (OpenAI's rule too); clients resend it anyway.
+  const { model: _model, client_secret: _secret, ...rest } = e.session;
   const parsed = SessionPatch.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
