@@ -223,6 +223,8 @@ class LlmTurn {
       callId: d.call_id,
       turnId: d.turn_id,
       scope: `round${round}`,
+      // The tools the model was offered: a client-declared one is the client's to run.
+      tools: this.call.session.tools,
       signal: ctx.signal,
       attempt: ctx.attempt,
       requestCallAction: (action: 'transfer' | 'end', reason: string | undefined) =>

@@ -10,6 +10,7 @@ import type { ClientConversationItem, ClientEventOf, RealtimeError } from '../..
 import { SessionPatch, type Session } from '../../contracts/session';
 import { ApiError } from '../../errors';
 import { overrideSession } from '../../gateway/call-factory';
+import { toolHandlerFor } from '../../tools/tool-handler';
 
 export type GuardError = Omit<RealtimeError, 'type'> & { type: string; code: string };
 
@@ -113,7 +114,7 @@ function guardItem(ctx: GuardContext, item: ClientConversationItem, param: strin
       eventId,
     );
   }
-  if (item.type === 'function_call' && ctx.business.tool_handlers[item.name]?.type !== 'client') {
+  if (item.type === 'function_call' && toolHandlerFor(ctx.business, item.name).type !== 'client') {
     return guardError('tool_not_client_side', `Tool '${item.name}' is run by the gateway; a client may only add calls of its own (client) tools.`, `${param}.name`, eventId);
   }
   if (item.type === 'function_call_output' && ctx.serverCallIds.has(item.call_id)) {
