@@ -235,7 +235,7 @@ class LlmTurn {
     const results = await Promise.all(items.map((c) => runToolCall(deps, toolCtx, c)));
     for (const [i, r] of results.entries()) {
       // response.function_call.done says the service ran a tool; a client tool's result is the client's own.
-      if (toolHandlerFor(business, r.name).type === 'client') continue;
+      if (toolHandlerFor(business, r.name, this.call.session.tools).type === 'client') continue;
       await deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: r.output, duration_ms: r.duration_ms, item_id: items[i]!.item_id });
     }
     const toolMessages: ChatMessage[] = results.map((r) => ({ role: 'tool', tool_call_id: r.call_id, content: r.output }));

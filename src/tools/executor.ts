@@ -156,7 +156,7 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, r
     const e = validate.errors?.[0];
     throw new ToolError(`Invalid arguments for '${call.name}': ${e?.instancePath || '(root)'} ${e?.message ?? 'is invalid'}.`);
   }
-  const handler = toolHandlerFor(ctx.business, call.name);
+  const handler = toolHandlerFor(ctx.business, call.name, ctx.tools);
   switch (handler.type) {
     case 'builtin': {
       const fn = BUILTIN_HANDLERS[call.name];
