@@ -143,6 +143,29 @@ for (const dialect of ['ga', 'beta'] as const) {
   });
 }
 
+describe.each(MODES)('the openai GA client on the call-stream endpoint (/v1/calls/:id/stream) with the call\'s client_secret, %s mode', (mode) => {
+  it('answers a text turn', async () => {
+    const res = await svc.api('/v1/calls', { method: 'POST', json: { business_id: `oc-${mode}` } });
+    const call = (await res.json()) as { id: string; client_secret: { value: string } };
+    // The same trick as above: the SDK appends '/realtime', which becomes an ignored query parameter.
+    const client = new OpenAI({ apiKey: call.client_secret.value, baseURL: `${proxy.url}/v1/calls/${call.id}/stream?` });
+    const rt = new OpenAIRealtimeWS({ model: 'gpt-realtime', options: { ca: proxy.ca } }, client);
+    const errors: unknown[] = [];
+    rt.on('error', (err) => errors.push(err));
+    const r = recorder((l) => rt.on('event', (e) => l(e as Event)));
+    try {
+      expect((await r.next('session.created')).session.type).toBe('realtime');
+      rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Are you open late?' }] } });
+      rt.send({ type: 'response.create' });
+      expect((await r.next('response.done')).response.status).toBe('completed');
+      expect((await r.next('response.output_audio_transcript.done')).transcript).toMatch(/open late/);
+      expect(errors).toEqual([]);
+    } finally {
+      rt.close();
+    }
+  });
+});
+
 /** The Agents SDK: its tool is client-declared (no business handler), so the client runs it. */
 describe.each(MODES)('the Agents SDK (@openai/agents-realtime RealtimeAgent + RealtimeSession, websocket transport), %s mode', (mode) => {
   it("applies the agent's session, calls its client-side tool, speaks the result: one answer per turn, no errors", async () => {
