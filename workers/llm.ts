@@ -17,6 +17,7 @@ import { jobId } from '../src/adapters/queues';
 import { WriteBatch, functionCallItemId } from '../src/adapters/output-stream';
 import { describeError, withRetries } from '../src/adapters/retry';
 import { runToolCall } from '../src/tools/executor';
+import { toolHandlerFor } from '../src/tools/tool-handler';
 import type { Redactor } from '../src/core/redact';
 import { redactorFor } from '../src/security/call-filters';
 import { beginJob, isAbort, type JobContext } from './job-context';
@@ -224,6 +225,8 @@ class LlmTurn {
       callId: d.call_id,
       turnId: d.turn_id,
       scope: `round${round}`,
+      // The tools the model was offered: a client-declared one is the client's to run.
+      tools: this.call.session.tools,
       signal: ctx.signal,
       attempt: ctx.attempt,
       requestCallAction: (action: 'transfer' | 'end', reason: string | undefined) =>
@@ -232,6 +235,8 @@ class LlmTurn {
     // Several calls in one model turn run in parallel.
     const results = await Promise.all(items.map((c) => runToolCall(deps, toolCtx, c)));
     for (const [i, r] of results.entries()) {
+      // response.function_call.done says the service ran a tool; a client tool's result is the client's own.
+      if (toolHandlerFor(business, r.name, this.call.session.tools).type === 'client') continue;
       await deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: clientToolOutput(business, r.output), duration_ms: r.duration_ms, item_id: items[i]!.item_id });
     }
     const toolMessages: ChatMessage[] = results.map((r) => ({ role: 'tool', tool_call_id: r.call_id, content: r.output }));

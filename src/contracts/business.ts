@@ -72,7 +72,7 @@ export const BusinessInput = z
     /** Session fields a call (POST /v1/calls or session.update) may change. */
     allowed_overrides: z
       .array(z.enum(OVERRIDABLE))
-      .default(['voice', 'instructions', 'temperature', 'turn_detection', 'input_audio_format', 'output_audio_format', 'modalities']),
+      .default(['voice', 'instructions', 'temperature', 'turn_detection', 'input_audio_format', 'output_audio_format', 'modalities', 'input_audio_transcription']),
     /** Realtime mode: what happens when the upstream fails (end the call, or continue in chained mode). */
     realtime_fallback: z.enum(['end_call', 'chained']).default('end_call'),
     /**

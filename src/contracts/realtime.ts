@@ -11,6 +11,8 @@
  */
 import { z } from 'zod';
 import { FunctionTool, ToolChoice, ToolInput } from './tools';
+import { ClientSecretSettingsSchema, NoiseReductionSchema, passthroughSessionFields } from './session-extras';
+export * from './session-extras';
 
 // ---------------------------------------------------------------- primitives
 
@@ -37,10 +39,12 @@ export const ModalitiesSchema = z.array(ModalitySchema).min(1).max(2);
 export const VoiceSchema = z.union([z.string().min(1).max(64), z.strictObject({ id: IdSchema })]);
 export type Voice = z.infer<typeof VoiceSchema>;
 
+/** `model` is optional in both SDKs' types (OpenAI picks one); `delay` is GA's. */
 export const InputAudioTranscriptionSchema = z.strictObject({
-  model: z.string().min(1),
+  model: z.string().min(1).optional(),
   language: z.string().optional(),
   prompt: z.string().optional(),
+  delay: z.enum(['minimal', 'low', 'medium', 'high', 'xhigh']).optional(),
 });
 export type InputAudioTranscription = z.infer<typeof InputAudioTranscriptionSchema>;
 
@@ -61,8 +65,6 @@ export const TurnDetectionSchema = z.strictObject({
 });
 export type TurnDetection = z.infer<typeof TurnDetectionSchema>;
 
-export const NoiseReductionSchema = z.strictObject({ type: z.enum(['near_field', 'far_field']) });
-export type NoiseReduction = z.infer<typeof NoiseReductionSchema>;
 
 /** Realtime tools are flat; the chat-completions shape is accepted and flattened (contracts/tools.ts). */
 export const RealtimeToolSchema = ToolInput;
@@ -76,6 +78,7 @@ export type { ToolChoice };
 export const TemperatureSchema = z.number().min(0).max(2);
 export const MaxTokensSchema = z.union([z.number().int().min(1).max(4096), z.literal('inf')]);
 export const MetadataSchema = z.record(z.string(), z.string()).nullable();
+
 
 // ------------------------------------------------------------------- session
 
@@ -102,14 +105,16 @@ const sessionFields = {
  */
 export const RealtimeSessionPatchSchema = z.strictObject({
   ...z.object(sessionFields).partial().shape,
+  ...z.object(passthroughSessionFields).partial().shape,
   model: z.string().optional(),
-  tracing: z.unknown().optional(),
+  client_secret: ClientSecretSettingsSchema.optional(),
 });
 export type RealtimeSessionPatch = z.output<typeof RealtimeSessionPatchSchema>;
 
 /** The full session as `session.created` / `session.updated` report it. */
 export const RealtimeSessionSchema = z.object({
   ...sessionFields,
+  ...z.object(passthroughSessionFields).partial().shape,
   speed: sessionFields.speed.optional(),
   id: z.string().optional(),
   object: z.literal('realtime.session').optional(),

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AudioFormatSchema, DEFAULT_TURN_DETECTION, MaxTokensSchema, TemperatureSchema } from './realtime';
+import { passthroughSessionFields } from './session-extras';
 import { FunctionTool, ToolChoice, ToolInput } from './tools';
 
 export const AudioFormat = AudioFormatSchema;
@@ -27,6 +28,7 @@ export const InputAudioTranscription = z.object({
   model: z.string().min(1).default('whisper-1'),
   language: z.string().min(2).max(8).optional(),
   prompt: z.string().max(2_000).optional(),
+  delay: z.enum(['minimal', 'low', 'medium', 'high', 'xhigh']).optional(),
 });
 
 export const Modalities = z
@@ -50,6 +52,8 @@ const sessionFields = {
   tool_choice: ToolChoice,
   speed: z.number().min(0.25).max(4),
 };
+/** Accepted, recorded and echoed (realtime mode: forwarded); never set by a business. */
+const passthrough = z.object(passthroughSessionFields).partial().shape;
 
 /** What a business sends: everything but instructions optional (mode-dependent defaults filled later). */
 export const SessionInput = z
@@ -73,6 +77,7 @@ export const SessionInput = z
 /** The stored, complete session. */
 export const Session = z.object({
   ...sessionFields,
+  ...passthrough,
   tools: z.array(FunctionTool),
   tool_choice: z.union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), name: z.string() })]),
   speed: sessionFields.speed.optional(),
@@ -83,6 +88,7 @@ export type Session = z.infer<typeof Session>;
 export const SessionPatch = z
   .object({
     ...sessionFields,
+    ...passthrough,
     turn_detection: z
       .object({
         type: z.enum(['server_vad', 'semantic_vad']).optional(),

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { checkVoice, BusinessValidationError, type Business } from '../contracts/business';
 import type { CallRecord, CreateCallInput } from '../contracts/call';
 import { applySessionPatch, type Session, type SessionPatch } from '../contracts/session';
+import { PASSTHROUGH_SESSION_FIELDS } from '../contracts/session-extras';
 import { newId } from '../core/protocol/ids';
 import { ApiError } from '../errors';
 import type { Services } from './services';
@@ -15,14 +16,22 @@ export interface CreatedCall {
   client_secret: { value: string; expires_at: number };
 }
 
-/** Applies a client's session patch within what the business allows; throws a 400 naming the field. */
+/**
+ * Applies a client's session patch within what the business allows; throws a 400 naming the field.
+ * Only a *change* is an override (DESIGN.md §7): clients such as the Agents SDK resend their whole
+ * configuration, and a field sent with the value the session already has changes nothing. The
+ * fields the service only records (noise reduction, tracing, include, …) need no permission,
+ * except a stored `prompt`, which would replace the instructions upstream.
+ */
 export function overrideSession(business: Business, base: Session, patch: SessionPatch, extraVoices: readonly string[], param = 'session'): Session {
-  for (const field of Object.keys(patch)) {
-    if (!(business.allowed_overrides as string[]).includes(field)) {
-      throw new ApiError(400, 'invalid_request_error', 'override_not_allowed', `Business '${business.id}' does not allow calls to change session.${field}. Allowed: ${business.allowed_overrides.join(', ')}.`, `${param}.${field}`);
-    }
+  const allowed = business.allowed_overrides as string[];
+  for (const field of Object.keys(patch) as (keyof SessionPatch)[]) {
+    const gate = field === 'prompt' ? 'instructions' : field;
+    if (allowed.includes(gate) || (isPassthrough(field) && field !== 'prompt')) continue;
+    if (!changes(base, patch, field)) continue;
+    throw new ApiError(400, 'invalid_request_error', 'override_not_allowed', `Business '${business.id}' does not allow calls to change session.${gate}. Allowed: ${business.allowed_overrides.join(', ')}.`, `${param}.${field}`);
   }
-  if (patch.voice !== undefined) {
+  if (patch.voice !== undefined && patch.voice !== base.voice) {
     try {
       checkVoice(business.mode, patch.voice, extraVoices);
     } catch (err) {
@@ -31,6 +40,30 @@ export function overrideSession(business: Business, base: Session, patch: Sessio
     }
   }
   return applySessionPatch(base, patch);
+}
+
+function isPassthrough(field: string): boolean {
+  return (PASSTHROUGH_SESSION_FIELDS as readonly string[]).includes(field);
+}
+
+/** OpenAI's values for fields a session may leave unset, so `speed: 1` on a session without one is no change. */
+const UNSET_MEANS: Partial<Record<keyof Session, unknown>> = { speed: 1, input_audio_noise_reduction: null, prompt: null };
+
+/** Whether applying `field` of the patch would leave the session different (turn_detection merges). */
+function changes(base: Session, patch: SessionPatch, field: keyof SessionPatch): boolean {
+  const after = applySessionPatch(base, { [field]: patch[field] } as SessionPatch);
+  const was = base[field] ?? UNSET_MEANS[field];
+  const now = after[field] ?? UNSET_MEANS[field];
+  return canonical(was) !== canonical(now);
+}
+
+/** JSON with object keys sorted and undefined members dropped: equal values, equal strings. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).filter(([, y]) => y !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  ) ?? 'undefined';
 }
 
 export async function createCall(s: Services, input: z.output<typeof CreateCallInput>, actor = 'system'): Promise<CreatedCall> {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Business } from '../contracts/business';
-import type { ToolHandler } from '../contracts/tools';
+import type { FunctionTool, ToolHandler } from '../contracts/tools';
 import type { BusinessStore } from '../adapters/business-store';
 import { dedicatedConnection, type Keys, type Redis } from '../adapters/redis';
 import type { StageLog } from '../adapters/stage-log';
@@ -16,6 +16,9 @@ import { BUILTIN_HANDLERS } from './customer-support';
 import { callWebhook, DEFAULT_WEBHOOK_POLICY } from './webhook';
 import type { Cidr } from '../core/net/destination';
 import { toE164 } from '../core/phone';
+import { toolHandlerFor } from './tool-handler';
+
+export { CLIENT_TOOL_TIMEOUT_MS, toolHandlerFor } from './tool-handler';
 
 export interface ToolRunDeps {
   redis: Redis;
@@ -41,6 +44,8 @@ export interface ToolRunContext {
   scope: string;
   signal: AbortSignal;
   attempt: number;
+  /** The tools the call's session offers the model (client-declared ones included); default: the business's. */
+  tools?: readonly FunctionTool[];
   /** How the mode carries out end_call / transfer_to_human (after the current answer is spoken). */
   requestCallAction?: (action: 'transfer' | 'end', reason: string | undefined) => Promise<void>;
 }
@@ -143,7 +148,8 @@ export async function runToolCall(deps: ToolRunDeps, ctx: ToolRunContext, call: 
 }
 
 async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, runId: string): Promise<unknown> {
-  const tool = ctx.business.session.tools.find((t) => t.name === call.name);
+  // The business's definition first (its name wins), then the ones the call's session offered.
+  const tool = ctx.business.session.tools.find((t) => t.name === call.name) ?? ctx.tools?.find((t) => t.name === call.name);
   if (!tool) throw new ToolError(`Unknown tool '${call.name}'.`);
   let args: unknown;
   try {
@@ -156,7 +162,7 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, r
     const e = validate.errors?.[0];
     throw new ToolError(`Invalid arguments for '${call.name}': ${e?.instancePath || '(root)'} ${e?.message ?? 'is invalid'}.`);
   }
-  const handler: ToolHandler = ctx.business.tool_handlers[call.name] ?? { type: 'builtin' };
+  const handler = toolHandlerFor(ctx.business, call.name, ctx.tools);
   switch (handler.type) {
     case 'builtin': {
       const fn = BUILTIN_HANDLERS[call.name];

@@ -31,6 +31,11 @@ export interface FakeOpenAIOptions {
   port?: number;
   /** auto (default): beta if the client sends `OpenAI-Beta: realtime=v1` or the `openai-beta.realtime-v1` subprotocol, else GA. */
   realtimeDialect?: DialectOption;
+  /**
+   * Top-level session fields left out of `session.created` / `session.updated`, as older or
+   * third-party servers do (e.g. a beta server without `input_audio_noise_reduction`).
+   */
+  realtimeOmitSessionFields?: string[];
 }
 
 /**
@@ -138,6 +143,7 @@ export async function startFakeOpenAI(o: FakeOpenAIOptions = {}): Promise<FakeOp
       return script;
     },
     dialect: o.realtimeDialect ?? 'auto',
+    omitSessionFields: o.realtimeOmitSessionFields ?? [],
     events,
     sessions: realtimeSessions,
   });

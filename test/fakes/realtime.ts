@@ -27,6 +27,8 @@ export interface RecordedRealtimeSession {
 export interface RealtimeContext {
   script: FakeScript;
   dialect: DialectOption;
+  /** Session fields this server leaves out of session.created/updated (FakeOpenAIOptions.realtimeOmitSessionFields). */
+  omitSessionFields?: readonly string[];
   events: EventEmitter;
   sessions: RecordedRealtimeSession[];
 }
@@ -114,8 +116,14 @@ class RealtimeConnection {
   }
 
   open(): void {
-    this.send({ type: 'session.created', session: serializeSession(this.session, this.dialect) });
+    this.send({ type: 'session.created', session: this.reportedSession() });
     if (this.dialect === 'beta') this.send({ type: 'conversation.created', conversation: { id: this.conversationId, object: 'realtime.conversation' } });
+  }
+
+  private reportedSession(): object {
+    const session = serializeSession(this.session, this.dialect) as Record<string, unknown>;
+    for (const f of this.ctx.omitSessionFields ?? []) delete session[f];
+    return session;
   }
 
   /** What api.openai.com does to beta clients since the beta shape was switched off (PROTOCOLS.md §0). */
@@ -172,7 +180,7 @@ class RealtimeConnection {
     const result = applySessionUpdate(this.session, e.session, this.dialect, { audioProduced: this.audioProduced });
     if ('error' in result) return this.error(result.error.code, result.error.message, result.error.param, e.event_id);
     this.session = result.session;
-    this.send({ type: 'session.updated', session: serializeSession(this.session, this.dialect) });
+    this.send({ type: 'session.updated', session: this.reportedSession() });
   }
 
   private append(e: Obj): void {

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/logger';
 import { buildApp } from '../../src/gateway/app';
 import { createServices, type Services } from '../../src/gateway/services';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime';
-import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server';
+import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-server';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 
@@ -28,9 +28,9 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export async function startService(o: { workers?: boolean; env?: Record<string, string> } = {}): Promise<TestService> {
+export async function startService(o: { workers?: boolean; env?: Record<string, string>; fake?: FakeOpenAIOptions } = {}): Promise<TestService> {
   const prefix = `test-${randomBytes(5).toString('hex')}`;
-  const fake = await startFakeOpenAI();
+  const fake = await startFakeOpenAI(o.fake);
   const base = loadConfig({ REDIS_PREFIX: prefix, ADMIN_API_KEY: ADMIN_KEY, PORT: '0', LOG_LEVEL: 'silent', ...o.env });
   const config = withProviderBaseUrl({ ...base, localProvider: false }, fake.url);
   const log = createLogger(config.logLevel);

@@ -130,7 +130,7 @@ describe('calls', () => {
   });
 
   it('refuses overrides the business does not allow, naming the field', async () => {
-    const res = await svc.api('/v1/calls', { method: 'POST', json: { business_id: 'acme', session: { tools: [] } } });
+    const res = await svc.api('/v1/calls', { method: 'POST', json: { business_id: 'acme', session: { tools: [{ type: 'function', name: 'launch_rocket' }] } } });
     expect(res.status).toBe(400);
     expect((await body(res)).error.param).toBe('session.tools');
   });

@@ -118,7 +118,8 @@ const UNAPPLICABLE: Record<string, unknown>[] = [
   { type: 'response.interrupt' },
   { type: 'input_audio_buffer.commit' },
   { type: 'conversation.item.truncate', item_id: 'item_nope', content_index: 0, audio_end_ms: 10 },
-  { type: 'session.update', session: { tools: [] } }, // not in allowed_overrides
+  // not in allowed_overrides (an empty list would be no change: the business has no tools)
+  { type: 'session.update', session: { tools: [{ type: 'function', name: 'launch_rocket' }] } },
 ];
 
 async function sendBatch(c: RealtimeClient, frames: (string | Uint8Array)[]): Promise<void> {

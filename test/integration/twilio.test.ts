@@ -129,7 +129,7 @@ describe('POST /v1/twilio/voice', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
     const xml = await res.text();
-    expect(xml).toContain(`<Connect action="${svc.url}/v1/twilio/stream-ended?business_id=acme"><Stream url="ws://127.0.0.1:`);
+    expect(xml).toContain(`<Connect action="${svc.url}/v1/twilio/stream-ended?business_id=acme"><Stream url="wss://127.0.0.1:`);
     expect(xml).toContain('/v1/twilio/media-stream">');
     expect(xml).toContain('<Parameter name="business_id" value="acme"/>');
     expect(xml).toContain('<Parameter name="from" value="+15550100123"/>');

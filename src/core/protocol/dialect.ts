@@ -15,6 +15,7 @@
 import type { z } from 'zod';
 import {
   CLIENT_EVENT_TYPES,
+  GA_ONLY_SESSION_FIELDS,
   ClientEventSchema,
   ServerEventSchema,
   type ClientEvent,
@@ -73,14 +74,27 @@ export function parseClientEvent(raw: unknown, dialect: Dialect): ParseClientEve
     return fail('unknown_event', `Unknown event type '${type}'. Supported: ${CLIENT_EVENT_TYPES.join(', ')}.`, 'type', eventId);
   }
   if (dialect === 'beta') {
+    // The internal patch carries GA's extra fields (flat); the beta reference has none of them.
+    const session = type === 'session.update' && isRecord(value['session']) ? value['session'] : {};
+    const gaOnly = GA_ONLY_SESSION_FIELDS.find((f) => f in session);
+    if (gaOnly !== undefined) {
+      return fail('unknown_parameter', `Unknown parameter: 'session.${gaOnly}'. This connection speaks the beta dialect.`, `session.${gaOnly}`, eventId);
+    }
     const parsed = ClientEventSchema.safeParse(value);
-    return parsed.success ? { ok: true, event: parsed.data } : fromIssue(parsed.error, value, dialect, eventId);
+    return parsed.success ? { ok: true, event: withoutClientSecret(parsed.data) } : fromIssue(parsed.error, value, dialect, eventId);
   }
   const ga = GaClientEventSchema.safeParse(value);
   if (!ga.success) return fromIssue(ga.error, value, dialect, eventId);
   // Re-validate the translation so the result is the normalised internal type.
   const internal = ClientEventSchema.safeParse(clientEventFromGa(ga.data));
   return internal.success ? { ok: true, event: internal.data } : fromIssue(internal.error, value, dialect, eventId);
+}
+
+/** Beta's `session.client_secret` configures ephemeral keys, which mean nothing on an open socket: accepted, dropped. */
+function withoutClientSecret(e: ClientEvent): ClientEvent {
+  if (e.type !== 'session.update' || e.session.client_secret === undefined) return e;
+  const { client_secret: _unused, ...session } = e.session;
+  return { ...e, session };
 }
 
 function clientEventFromGa(e: GaClientEvent): unknown {
@@ -157,6 +171,9 @@ export interface ToClientWireOptions {
 export function toClientWireAll(event: ServerEvent, dialect: Dialect, opts: ToClientWireOptions = {}): WireEvent[] {
   if (dialect === 'beta') {
     if (event.type === 'conversation.item.done') return []; // GA-only lifecycle event
+    if (event.type === 'session.created' || event.type === 'session.updated') {
+      return [{ ...event, session: withoutGaOnly(event.session) }];
+    }
     if (event.type === 'response.function_call_arguments.done') {
       const { name: _gaOnly, ...beta } = event;
       return [beta];
@@ -189,7 +206,14 @@ export function toUpstreamWire(event: UpstreamClientEvent, dialect: Dialect): Wi
   if ((event as ClientEvent).type === 'response.interrupt') {
     throw new Error('response.interrupt is a gateway extension and is never sent upstream');
   }
-  if (dialect === 'beta') return event;
+  if (dialect === 'beta') {
+    // A beta server has no GA-only fields; `client_secret` means nothing on an open socket.
+    if (event.type === 'session.update') {
+      const { client_secret: _none, ...session } = event.session;
+      return { ...event, session: withoutGaOnly(session) };
+    }
+    return event;
+  }
   switch (event.type) {
     case 'session.update':
       return { ...event, session: sessionPatchToGa(event.session) };
@@ -202,6 +226,13 @@ export function toUpstreamWire(event: UpstreamClientEvent, dialect: Dialect): Wi
   }
 }
 
+/** A session (or patch) without the fields only GA defines: a beta peer knows none of them. */
+function withoutGaOnly<T extends object>(session: T): T {
+  const out = { ...session } as Record<string, unknown>;
+  for (const f of GA_ONLY_SESSION_FIELDS) delete out[f];
+  return out as T;
+}
+
 // ------------------------------------------------------------ upstream → us
 
 /**
@@ -211,11 +242,18 @@ export function toUpstreamWire(event: UpstreamClientEvent, dialect: Dialect): Wi
  * wire object is returned untouched so the caller can forward or log it.
  */
 export type UpstreamEvent =
-  /** `frame`: the upstream's own bytes of an audio delta, valid as they are in the upstream's dialect. */
-  | { known: true; event: ServerEvent; frame?: Uint8Array }
+  /**
+   * `frame`: the upstream's own bytes of an audio delta, valid as they are in the upstream's dialect.
+   * `note`: how the event differed from the reference shape and was made to fit (defaulted fields).
+   */
+  | { known: true; event: ServerEvent; frame?: Uint8Array; note?: string }
   | { known: false; event: WireEvent; issue?: string };
 
-/** Null when the frame is not a JSON object with a string `type`. */
+/**
+ * Null when the frame is not a JSON object with a string `type`. Liberal in what it accepts
+ * (DESIGN.md §7): missing session fields take OpenAI's defaults, and unknown top-level fields of a
+ * known event stay on it.
+ */
 export function parseUpstreamEvent(raw: unknown, dialect: Dialect): UpstreamEvent | null {
   const decoded = decodeJson(raw);
   if (!decoded.ok || !isRecord(decoded.value) || typeof decoded.value['type'] !== 'string') return null;
@@ -225,12 +263,19 @@ export function parseUpstreamEvent(raw: unknown, dialect: Dialect): UpstreamEven
   }
   const wire = decoded.value as WireEvent;
   let internal = dialect === 'ga' ? serverEventFromGa(wire) : wire;
+  let note: string | undefined;
   if (internal.type === 'session.created' || internal.type === 'session.updated') {
-    internal = { ...internal, session: normalizeUpstreamSession(internal['session']) };
+    const { session, defaulted } = normalizeUpstreamSession(internal['session']);
+    internal = { ...internal, session };
+    // GA sessions are filled in by sessionFromGa already; a beta one is reported here.
+    if (defaulted.length > 0 && dialect === 'beta') note = `session lacks ${defaulted.join(', ')} (defaulted)`;
   }
   if (!KNOWN_SERVER_TYPES.has(internal.type)) return { known: false, event: wire };
   const parsed = ServerEventSchema.safeParse(internal);
-  if (parsed.success) return { known: true, event: parsed.data };
+  if (parsed.success) {
+    const event = { ...internal, ...parsed.data } as ServerEvent;
+    return note === undefined ? { known: true, event } : { known: true, event, note };
+  }
   const issue = parsed.error.issues[0];
   return {
     known: false,

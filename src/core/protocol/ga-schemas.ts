@@ -24,13 +24,25 @@ import {
   TurnDetectionSchema,
   VoiceSchema,
   itemCommon,
+  IncludeSchema,
+  PromptSchema,
+  ReasoningSchema,
+  TracingSchema,
+  TruncationSchema,
 } from '../../contracts/realtime';
 
-export const GaAudioFormatSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('audio/pcm'), rate: z.literal(24000).optional() }),
-  z.strictObject({ type: z.literal('audio/pcmu') }),
-  z.strictObject({ type: z.literal('audio/pcma') }),
-]);
+/**
+ * `RealtimeAudioFormats`: `type` is optional in the SDK's types (`{rate: 24000}` alone is PCM),
+ * so a missing type reads as audio/pcm and is reported back with it.
+ */
+export const GaAudioFormatSchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) && !('type' in v) ? { ...v, type: 'audio/pcm' } : v),
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('audio/pcm'), rate: z.literal(24000).optional() }),
+    z.strictObject({ type: z.literal('audio/pcmu') }),
+    z.strictObject({ type: z.literal('audio/pcma') }),
+  ]),
+);
 export type GaAudioFormat = z.infer<typeof GaAudioFormatSchema>;
 
 const GaAudioInputSchema = z.strictObject({
@@ -63,10 +75,13 @@ export const GaSessionSchema = z.strictObject({
   tool_choice: ToolChoiceSchema.optional(),
   max_output_tokens: MaxTokensSchema.optional(),
   temperature: TemperatureSchema.optional(),
-  // Accepted so GA SDK payloads do not fail; the gateway does not act on them.
-  tracing: z.unknown().optional(),
-  include: z.unknown().optional(),
-  truncation: z.unknown().optional(),
+  // Recorded, echoed and forwarded upstream; the service does not act on them (session-extras.ts).
+  tracing: TracingSchema.optional(),
+  include: IncludeSchema.optional(),
+  prompt: PromptSchema.optional(),
+  truncation: TruncationSchema.optional(),
+  reasoning: ReasoningSchema.optional(),
+  parallel_tool_calls: z.boolean().optional(),
 });
 export type GaSession = z.output<typeof GaSessionSchema>;
 

@@ -3,7 +3,7 @@
  * renamed streams, `conversation.item.added`, nested session and response
  * settings, `output_text`/`output_audio` assistant parts.
  */
-import type { ConversationItem, RealtimeResponse, ServerEvent } from '../../contracts/realtime';
+import { DEFAULT_SESSION, type ConversationItem, type RealtimeResponse, type ServerEvent } from '../../contracts/realtime';
 import { PART_TYPE_FROM_GA, PART_TYPE_TO_GA, serverTypeFromGa, serverTypeToGa } from './ga-names';
 import type { GaSession } from './ga-schemas';
 import { audioFormatFromGa, audioFormatToGa, modalitiesFromGa, modalitiesToGa, sessionFromGa, sessionToGa } from './ga-session';
@@ -133,15 +133,24 @@ const TURN_DETECTION_KEYS = [
 
 /**
  * The internal session schema is strict in its nested objects (to catch
- * client typos); an upstream may report more (new VAD knobs, tracing, …), so
- * keep only what the internal model knows before validating.
+ * client typos); an upstream may report more (new VAD knobs, …), so keep only
+ * what the internal model knows before validating, and an upstream may report
+ * less (older beta servers omit `input_audio_noise_reduction`): a missing
+ * field takes OpenAI's default. `defaulted` names what was filled in.
  */
-export function normalizeUpstreamSession(s: unknown): unknown {
-  if (!isRecord(s)) return s;
+export function normalizeUpstreamSession(s: unknown): { session: unknown; defaulted: string[] } {
+  if (!isRecord(s)) return { session: s, defaulted: [] };
   const out: JsonRecord = { ...s };
+  const defaulted: string[] = [];
+  for (const [k, v] of Object.entries(DEFAULT_SESSION)) {
+    if (out[k] === undefined) {
+      out[k] = v;
+      defaulted.push(k);
+    }
+  }
   if (isRecord(s['turn_detection'])) out['turn_detection'] = pick(s['turn_detection'], TURN_DETECTION_KEYS);
   if (isRecord(s['input_audio_transcription'])) {
-    out['input_audio_transcription'] = pick(s['input_audio_transcription'], ['model', 'language', 'prompt']);
+    out['input_audio_transcription'] = pick(s['input_audio_transcription'], ['model', 'language', 'prompt', 'delay']);
   }
   if (isRecord(s['input_audio_noise_reduction'])) {
     out['input_audio_noise_reduction'] = pick(s['input_audio_noise_reduction'], ['type']);
@@ -149,5 +158,5 @@ export function normalizeUpstreamSession(s: unknown): unknown {
   if (Array.isArray(s['tools'])) {
     out['tools'] = s['tools'].map((t: unknown) => pick(t, ['type', 'name', 'description', 'parameters']));
   }
-  return out;
+  return { session: out, defaulted };
 }

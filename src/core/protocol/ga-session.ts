@@ -78,6 +78,11 @@ export function sessionPatchToGa(p: RealtimeSessionPatch): GaSession {
   if (p.tool_choice !== undefined) out.tool_choice = p.tool_choice;
   if (p.max_response_output_tokens !== undefined) out.max_output_tokens = p.max_response_output_tokens;
   if (p.tracing !== undefined) out.tracing = p.tracing;
+  if (p.include !== undefined) out.include = p.include;
+  if (p.prompt !== undefined) out.prompt = p.prompt;
+  if (p.truncation !== undefined) out.truncation = p.truncation;
+  if (p.reasoning !== undefined) out.reasoning = p.reasoning;
+  if (p.parallel_tool_calls !== undefined) out.parallel_tool_calls = p.parallel_tool_calls;
   return out;
 }
 
@@ -113,6 +118,11 @@ export function sessionPatchFromGa(ga: GaSession): RealtimeSessionPatch {
   if (ga.max_output_tokens !== undefined) out.max_response_output_tokens = ga.max_output_tokens;
   if (ga.temperature !== undefined) out.temperature = ga.temperature;
   if (ga.tracing !== undefined) out.tracing = ga.tracing;
+  if (ga.include !== undefined) out.include = ga.include;
+  if (ga.prompt !== undefined) out.prompt = ga.prompt;
+  if (ga.truncation !== undefined) out.truncation = ga.truncation;
+  if (ga.reasoning !== undefined) out.reasoning = ga.reasoning;
+  if (ga.parallel_tool_calls !== undefined) out.parallel_tool_calls = ga.parallel_tool_calls;
   return out;
 }
 
@@ -121,7 +131,7 @@ export function sessionPatchFromGa(ga: GaSession): RealtimeSessionPatch {
  * anything an upstream leaves out) take OpenAI's defaults.
  */
 export function sessionFromGa(ga: GaSession): RealtimeSession {
-  const { model, tracing: _ignored, ...patch } = sessionPatchFromGa(ga);
+  const { model, ...patch } = sessionPatchFromGa(ga);
   return {
     ...(ga.id !== undefined && { id: ga.id }),
     object: 'realtime.session',

@@ -73,7 +73,8 @@ export async function twilioRoutes(root: FastifyInstance, s: Services) {
         if (!(await s.businesses.get(businessId))) throw ApiError.notFound('business', businessId);
         const callSid = params['CallSid'] ?? '';
         const base = publicBase(s, req);
-        const streamUrl = `${base.replace(/^http/, 'ws')}/v1/twilio/media-stream`;
+        // Twilio refuses ws://: the stream is always wss://, TLS ending at the proxy in front of us.
+        const streamUrl = `${base.replace(/^https?:/, 'wss:')}/v1/twilio/media-stream`;
         const actionUrl = `${base}/v1/twilio/stream-ended?business_id=${encodeURIComponent(businessId)}`;
         const parameters: Record<string, string> = { business_id: businessId, call_sid: callSid, from: params['From'] ?? '', to: params['To'] ?? '' };
         if (token) parameters['token'] = streamToken(token, businessId, callSid);

@@ -10,6 +10,7 @@ import type { ClientConversationItem, ClientEventOf, RealtimeError } from '../..
 import { SessionPatch, type Session } from '../../contracts/session';
 import { ApiError } from '../../errors';
 import { overrideSession } from '../../gateway/call-factory';
+import { toolHandlerFor } from '../../tools/tool-handler';
 
 export type GuardError = Omit<RealtimeError, 'type'> & { type: string; code: string };
 
@@ -40,8 +41,8 @@ export function guardSessionUpdate(
   current: Session,
   e: ClientEventOf<'session.update'>,
 ): { ok: true; session: Session; fields: string[] } | { ok: false; error: GuardError } {
-  // The model is fixed for a call (OpenAI's rule too) and tracing is the upstream's business; clients resend both.
-  const { model: _model, tracing: _tracing, ...rest } = e.session;
+  // The model is fixed for a call (OpenAI's rule too); clients resend it anyway.
+  const { model: _model, client_secret: _secret, ...rest } = e.session;
   const parsed = SessionPatch.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -113,7 +114,7 @@ function guardItem(ctx: GuardContext, item: ClientConversationItem, param: strin
       eventId,
     );
   }
-  if (item.type === 'function_call' && ctx.business.tool_handlers[item.name]?.type !== 'client') {
+  if (item.type === 'function_call' && toolHandlerFor(ctx.business, item.name).type !== 'client') {
     return guardError('tool_not_client_side', `Tool '${item.name}' is run by the gateway; a client may only add calls of its own (client) tools.`, `${param}.name`, eventId);
   }
   if (item.type === 'function_call_output' && ctx.serverCallIds.has(item.call_id)) {

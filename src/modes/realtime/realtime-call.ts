@@ -209,9 +209,13 @@ export class RealtimeCall implements CallDriver {
     if (this.closed) return;
     if (!u.known) {
       // GA-only or malformed events have no internal shape; the client protocol has no place for them.
-      this.s.log.debug({ call_id: this.call.id, type: u.event.type, issue: u.issue }, 'upstream event not relayed');
+      if (u.issue !== undefined) this.shapeDifference(u.event.type, `not relayed: ${u.issue}`);
+      else this.s.log.debug({ call_id: this.call.id, type: u.event.type }, 'upstream event not relayed');
+      // Whatever its shape, a session.updated confirms the session.update it answers: the call goes on.
+      if (u.event.type === 'session.updated') return this.onSessionUpdated();
       return;
     }
+    if (u.note !== undefined) this.shapeDifference(u.event.type, u.note);
     const e = u.event;
     switch (e.type) {
       case 'session.created':
@@ -239,6 +243,15 @@ export class RealtimeCall implements CallDriver {
         break;
     }
     this.relay(e, u.frame);
+  }
+
+  /** Upstream shape differences, logged once per call and event type (a realtime call sees thousands of events). */
+  private readonly shapeNoted = new Set<string>();
+
+  private shapeDifference(type: string, detail: string): void {
+    if (this.shapeNoted.has(type)) return;
+    this.shapeNoted.add(type);
+    this.s.log.warn({ call_id: this.call.id, type, detail }, 'upstream event differs from the reference shape');
   }
 
   private relay(e: ServerEvent, frame?: Uint8Array): void {

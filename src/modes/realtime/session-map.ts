@@ -24,6 +24,14 @@ const UPSTREAM_FIELDS: Partial<Record<keyof Session, true>> = {
   temperature: true,
   max_response_output_tokens: true,
   speed: true,
+  // Recorded only (contracts/session-extras.ts): the upstream acts on them.
+  input_audio_noise_reduction: true,
+  tracing: true,
+  include: true,
+  prompt: true,
+  truncation: true,
+  reasoning: true,
+  parallel_tool_calls: true,
 };
 
 /** Only `fields` of the session, for the session.update that follows a client's allowed change. */

@@ -4,7 +4,7 @@
  * stage-log `tool` entries) as soon as the arguments are complete; once that response is done, the
  * results go upstream as function_call_output items followed by one response.create — the order
  * OpenAI requires (§1.4: no reply follows an output until response.create). `client` handlers are
- * left to the client, as in OpenAI's own protocol.
+ * left to the client, as in OpenAI's own protocol, and so are tools the client declared itself.
  */
 import type { Business } from '../../contracts/business';
 import type { ConversationItem, ServerEvent } from '../../contracts/realtime';
@@ -12,6 +12,7 @@ import { inputEvents } from '../../core/protocol';
 import type { UpstreamClientEvent } from '../../core/protocol';
 import { runToolCall, type ToolResult, type ToolRunDeps } from '../../tools/executor';
 import { clientToolOutput } from '../../security/tool-output';
+import { toolHandlerFor } from '../../tools/tool-handler';
 
 type FunctionCallItem = Extract<ConversationItem, { type: 'function_call' }>;
 
@@ -38,8 +39,9 @@ export class ToolRunner {
     return this.serverCalls;
   }
 
+  /** Business tools run here; client-declared ones (and `client` handlers) are the client's (toolHandlerFor). */
   isServerSide(name: string): boolean {
-    return this.d.business.tool_handlers[name]?.type !== 'client';
+    return toolHandlerFor(this.d.business, name).type !== 'client';
   }
 
   /** A finished function_call item from the upstream: run it now if it is ours. */
