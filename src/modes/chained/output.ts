@@ -10,6 +10,7 @@ import type { OutputRecord } from '../../adapters/output-stream';
 import { OutputEncoder } from '../../core/audio/formats';
 import { unplayedMs } from '../../core/played';
 import { inputEvents, ResponseEmitter } from '../../core/protocol';
+import { toolHandlerFor } from '../../tools/tool-handler';
 import { carryOutCallAction } from '../driver';
 import type { ChainedState } from './call-state';
 import { sentMs, type Turn } from './turn';
@@ -82,8 +83,8 @@ export class ResponseOutput {
         return;
       case 'function_call': {
         const em = this.emitterOf(turn);
-        const handler = st.business.tool_handlers[o.name];
-        if (handler?.type === 'client') turn.hadClientTool = true;
+        const handler = toolHandlerFor(st.business, o.name, st.session.tools);
+        if (handler.type === 'client') turn.hadClientTool = true;
         st.sendAll(em.beginFunctionCall(o.call_id, o.name, o.item_id));
         st.sendAll(em.argumentsDelta(o.call_id, o.arguments));
         return st.sendAll(em.endFunctionCall(o.call_id, o.arguments));
