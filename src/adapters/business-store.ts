@@ -1,7 +1,7 @@
 /** Businesses, their API keys (hashed) and customer directories, in Redis. */
 import { Business, type Customer } from '../contracts/business';
 import { hashSecret, randomToken } from '../core/secrets';
-import type { Keys, Redis } from './redis';
+import { getMany, writeAcrossSlots, type Keys, type Redis } from './redis';
 
 export interface ApiKeyRecord {
   business_id: string;
@@ -18,26 +18,25 @@ export class BusinessStore {
   }
 
   async put(b: Business): Promise<void> {
-    await this.redis.multi().set(this.keys.business(b.id), JSON.stringify(b)).sadd(this.keys.businesses(), b.id).exec();
+    await writeAcrossSlots(this.redis, (m) => m.set(this.keys.business(b.id), JSON.stringify(b)).sadd(this.keys.businesses(), b.id));
   }
 
   async list(): Promise<Business[]> {
     const ids = (await this.redis.smembers(this.keys.businesses())).sort();
     if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => this.keys.business(id)));
+    const raws = await getMany(this.redis, ids.map((id) => this.keys.business(id)));
     return raws.flatMap((r) => (r ? [Business.parse(JSON.parse(r))] : []));
   }
 
   /** Deletes the business, its keys and its customer directory. Returns false if it did not exist. */
   async delete(id: string): Promise<boolean> {
     const keyHashes = await this.redis.hvals(this.keys.businessKeys(id));
-    const m = this.redis
-      .multi()
-      .del(this.keys.business(id), this.keys.businessKeys(id), this.keys.customers(id))
-      .srem(this.keys.businesses(), id);
-    for (const h of keyHashes) m.del(this.keys.apiKey(h));
-    const res = await m.exec();
-    return Number(res?.[0]?.[1] ?? 0) > 0;
+    // The keys first, the record last: a business half deleted still refuses its revoked keys.
+    const res = await writeAcrossSlots(this.redis, (m) => {
+      for (const h of keyHashes) m.del(this.keys.apiKey(h));
+      m.del(this.keys.businessKeys(id)).del(this.keys.customers(id)).srem(this.keys.businesses(), id).del(this.keys.business(id));
+    });
+    return Number(res.at(-1)?.[1] ?? 0) > 0;
   }
 
   /** Creates a business API key; the plain key is returned once and never stored. */
@@ -46,11 +45,8 @@ export class BusinessStore {
     const key = `vak_${randomToken(24)}`;
     const hash = hashSecret(key);
     const rec: ApiKeyRecord = { business_id: businessId, key_id: id, created_at: Date.now() };
-    await this.redis
-      .multi()
-      .set(this.keys.apiKey(hash), JSON.stringify(rec))
-      .hset(this.keys.businessKeys(businessId), id, hash)
-      .exec();
+    // Listed before it works: a key that resolves is always one the business can see and revoke.
+    await writeAcrossSlots(this.redis, (m) => m.hset(this.keys.businessKeys(businessId), id, hash).set(this.keys.apiKey(hash), JSON.stringify(rec)));
     return { id, key };
   }
 
@@ -61,7 +57,7 @@ export class BusinessStore {
   async revokeKey(businessId: string, keyId: string): Promise<boolean> {
     const hash = await this.redis.hget(this.keys.businessKeys(businessId), keyId);
     if (!hash) return false;
-    await this.redis.multi().del(this.keys.apiKey(hash)).hdel(this.keys.businessKeys(businessId), keyId).exec();
+    await writeAcrossSlots(this.redis, (m) => m.del(this.keys.apiKey(hash)).hdel(this.keys.businessKeys(businessId), keyId));
     return true;
   }
 

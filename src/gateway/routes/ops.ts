@@ -1,5 +1,6 @@
 /** Health, readiness and the OpenAPI document's home (DESIGN.md §5 Operations). */
 import type { FastifyInstance } from 'fastify';
+import { redisHealth } from '../../adapters/redis';
 import type { Services } from '../services';
 
 export function opsRoutes(app: FastifyInstance, s: Services) {
@@ -7,20 +8,13 @@ export function opsRoutes(app: FastifyInstance, s: Services) {
   app.get('/healthz', { schema: { tags } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { tags } }, async (_req, reply) => {
-    let redis = 'ok';
-    try {
-      // Commands wait while ioredis reconnects: answer "not ready" after a second instead of hanging.
-      await Promise.race([
-        s.redis.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 1 s')), 1_000).unref()),
-      ]);
-    } catch (err) {
-      redis = (err as Error).message;
-    }
+    // One node: PING. A cluster: cluster_state and how many of its masters answer (redis_cluster).
+    const health = await redisHealth(s.redis);
+    const redis = health.ok ? 'ok' : (health.error ?? 'not ok');
     const workers = s.localWorkers();
     const missing = s.config.workers.filter((stage) => !workers[stage]);
     const ready = redis === 'ok' && missing.length === 0;
     reply.code(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', redis, workers, ...(missing.length ? { missing_workers: missing } : {}) };
+    return { status: ready ? 'ready' : 'not_ready', redis, ...(health.cluster ? { redis_cluster: health.cluster } : {}), workers, ...(missing.length ? { missing_workers: missing } : {}) };
   });
 }
