@@ -65,12 +65,16 @@ export function createRedis(target: string | RedisTarget, opts: RedisOptions = {
 /**
  * A second connection for blocking reads or pub/sub (they hold their connection). Its connection
  * errors while Redis is away are expected and already logged by the main connection, so they are
- * swallowed here instead of surfacing as ioredis' "Unhandled error event". On a cluster this is a
- * second Cluster client: it opens a connection only to the nodes it sends commands to (the one
- * holding the key it reads), follows MOVED after a failover and resubscribes by itself.
+ * swallowed here instead of surfacing as ioredis' "Unhandled error event".
+ *
+ * On a cluster this is a second Cluster client: it connects only to the nodes it sends commands to
+ * (the one holding the key it reads) and follows MOVED and closed connections after a failover
+ * (refreshing its slot table then). A reader (one per live call) skips the periodic slot refresh,
+ * which would cost every node a CLUSTER SLOTS per reader every 5 s; a subscriber (`pubsub`, a few
+ * per process) keeps it, since a subscribed connection sends no command that could meet a MOVED.
  */
-export function dedicatedConnection(redis: Redis): Redis {
-  const conn: Redis = isCluster(redis) ? redis.duplicate() : redis.duplicate();
+export function dedicatedConnection(redis: Redis, o: { pubsub?: boolean } = {}): Redis {
+  const conn: Redis = isCluster(redis) ? redis.duplicate([], o.pubsub ? {} : { slotsRefreshInterval: 0 }) : redis.duplicate();
   conn.on('error', () => {});
   return conn;
 }
