@@ -44,7 +44,10 @@ async function main() {
     log.fatal(err.message);
     process.exit(1);
   });
-  const services = await createServices(config, log, () => workers.counts());
+  const services = await createServices(config, log, () => workers.counts()).catch((err: Error) => {
+    log.fatal(err.message); // Redis unreachable: one line naming the cause and the fix, no stack trace
+    process.exit(1);
+  });
   const app = await buildApp(services);
   if (config.localProvider) await seedLocalDemo(services);
   await app.listen({ port: config.port, host: config.host });
