@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /**
  * The integration tests that also run on a Redis Cluster (DESIGN.md §11), besides their
  * single-node run: a chained turn with a tool, barge-in, worker and gateway SIGKILL, two gateways
- * sharing a call, a realtime-mode call, plus the cluster's own tests (key spread, failover).
+ * sharing a call, a realtime-mode call, SSE, plus the cluster's own tests (key spread, failover).
  */
 const ON_CLUSTER = [
   'test/integration/cluster.test.ts',
@@ -12,6 +12,7 @@ const ON_CLUSTER = [
   'test/integration/crash-recovery.test.ts',
   'test/integration/multi-gateway.test.ts',
   'test/integration/realtime-mode.test.ts',
+  'test/integration/sse.test.ts',
 ];
 
 export default defineConfig({

@@ -56,6 +56,27 @@ describe('on a Redis Cluster', () => {
     expect(perMaster.filter((keys) => keys.some((k) => k.includes(`{${ids[0]}}`)))).toHaveLength(1);
   });
 
+  it('keeps data that spans slots consistent: businesses, their keys, call lists', async () => {
+    // The business index, the records, the key hashes and the call indexes hash to different slots.
+    const biz = { name: 'Spread', session: { instructions: 'Be brief.' }, limits: { requests_per_minute: 2 } };
+    for (const id of ['spread-a', 'spread-b', 'spread-c']) expect((await svc.api(`/v1/businesses/${id}`, { method: 'PUT', json: biz })).status).toBe(201);
+    const listed = (await (await svc.api('/v1/businesses')).json()) as { data: { id: string }[] };
+    expect(listed.data.map((b) => b.id)).toEqual(expect.arrayContaining(['acme', 'spread-a', 'spread-b', 'spread-c']));
+    const created = (await (await svc.api('/v1/businesses/spread-a/keys', { method: 'POST' })).json()) as { id: string; key: string };
+    // The per-key rate limit (its Lua script on one key) counts on the cluster: the third request in the minute is refused.
+    for (const status of [200, 200, 429]) expect((await svc.api('/v1/businesses/spread-a', { key: created.key })).status).toBe(status);
+    const calls = [await newCall(svc, 'acme'), await newCall(svc, 'acme')];
+    const page = (await (await svc.api('/v1/calls?business_id=acme')).json()) as { data: { id: string }[] };
+    expect(page.data.map((c) => c.id)).toEqual(expect.arrayContaining(calls.map((c) => c.id)));
+    for (const c of calls) await svc.api(`/v1/calls/${c.id}`, { method: 'DELETE' });
+    expect((await svc.api(`/v1/businesses/spread-a/keys/${created.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await svc.api('/v1/businesses/spread-a', { key: created.key })).status).toBe(401); // revoked (401 before the limit)
+    expect((await svc.api('/v1/businesses/spread-b', { method: 'DELETE' })).status).toBe(200);
+    expect((await svc.api('/v1/businesses/spread-b')).status).toBe(404);
+    const after = (await (await svc.api('/v1/businesses')).json()) as { data: { id: string }[] };
+    expect(after.data.map((b) => b.id)).not.toContain('spread-b');
+  });
+
   it('a failover of the master holding a live call costs at most a reconnect: the turn in flight and the next complete', async () => {
     // The second question follows the first answer at once: not a barge-in, so history keeps both answers whole.
     const call = await newCall(svc, 'acme', { turn_detection: { interrupt_response: false } });

@@ -8,6 +8,7 @@
 import { QueueEvents } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../src/config';
+import { queuePrefix } from '../../src/adapters/queues';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { SentenceSplitter } from '../../src/core/sentences';
 import type { RecordedRequest } from '../fakes/http';
@@ -170,7 +171,7 @@ describe('a gateway killed in the middle of a call', () => {
     const jobPrefix = `${id}:`;
     for (const stage of ['stt', 'llm', 'tts'] as const) {
       const queue = svc.services.queues[stage];
-      const events = new QueueEvents(stage, { connection: svc.services.redis.duplicate(), prefix: svc.services.keys.queuePrefix() });
+      const events = new QueueEvents(stage, { connection: svc.services.redis.duplicate(), prefix: queuePrefix(svc.services.keys, stage, svc.services.redis) });
       try {
         await events.waitUntilReady();
         const left = (await queue.getJobs(['active', 'waiting', 'delayed', 'prioritized'])).filter((j) => j?.id?.startsWith(jobPrefix));
