@@ -51,7 +51,7 @@ const CALL_TIMEOUT_MS = 120_000;
 /** Frames of lead-in before the speech onset in the fixture (set in main). */
 let onsetMs = 0;
 
-function loadSpeech(): { frames: Buffer[]; onsetFrame: number; pcm16k: Int16Array } {
+export function loadSpeech(): { frames: Buffer[]; onsetFrame: number; pcm16k: Int16Array } {
   const { pcm, sampleRate } = parseWav(readFileSync(fixturePath('hours_16k.wav')));
   const at24 = pcm16ToBytes(resample(pcm, sampleRate, 24_000));
   const frames: Buffer[] = [];
@@ -65,6 +65,7 @@ function loadSpeech(): { frames: Buffer[]; onsetFrame: number; pcm16k: Int16Arra
     for (let i = 0; i + 1 < fr.length; i += 2) if (Math.abs(fr.readInt16LE(i)) > 2_000) return true;
     return false;
   });
+  onsetMs = Math.min(5, onset) * 20;
   return { frames: frames.slice(Math.max(0, onset - 5)), onsetFrame: Math.min(5, onset), pcm16k: sampleRate === 16_000 ? pcm : resample(pcm, sampleRate, 16_000) };
 }
 
@@ -241,16 +242,17 @@ class Caller {
 
 // ------------------------------------------------------------------ the service under test
 
-interface Deployment {
+export interface Deployment {
   gatewayUrl: string;
   gateway: ServiceProcess;
   workers: ServiceProcess[];
   stop(): Promise<void>;
 }
 
-async function deploy(fake: FakeOpenAI, redisUrl: string, prefix: string, perStage: number): Promise<Deployment> {
+/** `extraEnv`: more variables for every process (REDIS_CLUSTER_NODES for bench/cluster.ts). */
+export async function deploy(fake: FakeOpenAI, redisUrl: string, prefix: string, perStage: number, extraEnv: Record<string, string> = {}): Promise<Deployment> {
   const port = await freePort();
-  const env = { prefix, providerUrl: fake.url, redisUrl };
+  const env = { prefix, providerUrl: fake.url, redisUrl, env: extraEnv };
   const gateway = spawnGateway({ ...env, port, adminKey: ADMIN });
   const workers: ServiceProcess[] = [];
   for (const stage of ['stt', 'llm', 'tts'] as Stage[]) for (let i = 0; i < perStage; i++) workers.push(spawnWorker(stage, env));
@@ -322,11 +324,13 @@ export interface PhaseResult {
   stage_p50_ms: Record<string, number | null>;
 }
 
-async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[], perStage: number, scenario: PhaseResult['scenario'] = 'load'): Promise<PhaseResult> {
+/** `redis`: the server whose command count is taken, or a function that counts (a cluster's, summed). */
+export async function phase(dep: Deployment, redis: Redis | (() => Promise<number>), n: number, speech: Buffer[], perStage: number, scenario: PhaseResult['scenario'] = 'load'): Promise<PhaseResult> {
   const pacer = new Pacer();
   const ids = await Promise.all(Array.from({ length: n }, () => createCall(dep.gatewayUrl)));
   const before = procStats(dep.gateway.pid);
-  const cmdsBefore = await redisCommands(redis);
+  const count = typeof redis === 'function' ? redis : () => redisCommands(redis);
+  const cmdsBefore = await count();
   let peakRss = before.rssKb;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, procStats(dep.gateway.pid).rssKb)), 200);
   const t0 = Date.now();
@@ -340,7 +344,7 @@ async function phase(dep: Deployment, redis: Redis, n: number, speech: Buffer[],
   const wallS = (Date.now() - t0) / 1000;
   clearInterval(sampler);
   const after = procStats(dep.gateway.pid);
-  const cmds = (await redisCommands(redis)) - cmdsBefore;
+  const cmds = (await count()) - cmdsBefore;
   const added: number[] = [];
   const marks: Record<'stt' | 'llm' | 'tts' | 'sent', number[]> = { stt: [], llm: [], tts: [], sent: [] };
   let redelivered = 0;

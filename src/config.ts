@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  /** A Redis Cluster instead of REDIS_URL's one node: any of its nodes, `host:port,...` (DESIGN.md §11). */
+  REDIS_CLUSTER_NODES: csv.pipe(z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'must be host:port,host:port,...')).min(1)).optional(),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('va'),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -74,6 +76,8 @@ export interface Config {
   port: number;
   host: string;
   redisUrl: string;
+  /** Empty: one Redis node at redisUrl. Otherwise the cluster's seed nodes (credentials from redisUrl). */
+  redisClusterNodes: string[];
   redisPrefix: string;
   adminApiKey: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -149,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ?? [],
     redisPrefix: e.REDIS_PREFIX,
     adminApiKey: e.ADMIN_API_KEY,
     logLevel: e.LOG_LEVEL,

@@ -1,7 +1,7 @@
 /** Businesses, their API keys (hashed) and customer directories, in Redis. */
 import { Business, type Customer } from '../contracts/business';
 import { hashSecret, randomToken } from '../core/secrets';
-import type { Keys, Redis } from './redis';
+import { getMany, masters, writeAcrossSlots, type Keys, type Redis } from './redis';
 
 export interface ApiKeyRecord {
   business_id: string;
@@ -18,13 +18,13 @@ export class BusinessStore {
   }
 
   async put(b: Business): Promise<void> {
-    await this.redis.multi().set(this.keys.business(b.id), JSON.stringify(b)).sadd(this.keys.businesses(), b.id).exec();
+    await writeAcrossSlots(this.redis, (m) => m.set(this.keys.business(b.id), JSON.stringify(b)).sadd(this.keys.businesses(), b.id));
   }
 
   async list(): Promise<Business[]> {
     const ids = (await this.redis.smembers(this.keys.businesses())).sort();
     if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => this.keys.business(id)));
+    const raws = await getMany(this.redis, ids.map((id) => this.keys.business(id)));
     return raws.flatMap((r) => (r ? [Business.parse(JSON.parse(r))] : []));
   }
 
@@ -40,12 +40,14 @@ export class BusinessStore {
       this.redis.zrange(this.keys.activeCalls(id), 0, -1),
     ]);
     // Fence first: without the record, keys and call records nothing of it resolves any more.
-    const m = this.redis.multi().del(this.keys.business(id), this.keys.businessKeys(id)).srem(this.keys.businesses(), id);
-    for (const h of keyHashes) m.del(this.keys.apiKey(h));
-    for (const c of callIds) m.del(this.keys.call(c));
-    if (callIds.length) m.zrem(this.keys.calls(), ...callIds);
-    const res = await m.exec();
-    const deleted = Number(res?.[0]?.[1] ?? 0) > 0;
+    // The record goes last, so a business half deleted still refuses its revoked keys.
+    const res = await writeAcrossSlots(this.redis, (m) => {
+      for (const h of keyHashes) m.del(this.keys.apiKey(h));
+      for (const c of callIds) m.del(this.keys.call(c));
+      if (callIds.length) m.zrem(this.keys.calls(), ...callIds);
+      m.del(this.keys.businessKeys(id)).srem(this.keys.businesses(), id).del(this.keys.business(id));
+    });
+    const deleted = Number(res.at(-1)?.[1] ?? 0) > 0;
     // Then sweep the rest: everything under the business's prefix and each call's.
     await this.deleteMatching(`${this.keys.business(id)}:*`);
     const calls = new Set(callIds.map((c) => this.keys.call(c)));
@@ -53,14 +55,17 @@ export class BusinessStore {
     return { deleted, activeCalls };
   }
 
+  /** SCANs every master (one node, or each master of a cluster) and deletes the matching keys. */
   private async deleteMatching(pattern: string, keep: (key: string) => boolean = () => true): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      const doomed = found.filter(keep);
-      if (doomed.length) await Promise.all(doomed.map((k) => this.redis.del(k)));
-    } while (cursor !== '0');
+    for (const node of masters(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        const doomed = found.filter(keep);
+        if (doomed.length) await Promise.all(doomed.map((k) => this.redis.del(k)));
+      } while (cursor !== '0');
+    }
   }
 
   /** Creates a business API key; the plain key is returned once and never stored. */
@@ -69,11 +74,8 @@ export class BusinessStore {
     const key = `vak_${randomToken(24)}`;
     const hash = hashSecret(key);
     const rec: ApiKeyRecord = { business_id: businessId, key_id: id, created_at: Date.now() };
-    await this.redis
-      .multi()
-      .set(this.keys.apiKey(hash), JSON.stringify(rec))
-      .hset(this.keys.businessKeys(businessId), id, hash)
-      .exec();
+    // Listed before it works: a key that resolves is always one the business can see and revoke.
+    await writeAcrossSlots(this.redis, (m) => m.hset(this.keys.businessKeys(businessId), id, hash).set(this.keys.apiKey(hash), JSON.stringify(rec)));
     return { id, key };
   }
 
@@ -84,7 +86,7 @@ export class BusinessStore {
   async revokeKey(businessId: string, keyId: string): Promise<boolean> {
     const hash = await this.redis.hget(this.keys.businessKeys(businessId), keyId);
     if (!hash) return false;
-    await this.redis.multi().del(this.keys.apiKey(hash)).hdel(this.keys.businessKeys(businessId), keyId).exec();
+    await writeAcrossSlots(this.redis, (m) => m.del(this.keys.apiKey(hash)).hdel(this.keys.businessKeys(businessId), keyId));
     return true;
   }
 

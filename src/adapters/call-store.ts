@@ -5,7 +5,7 @@
 import { CallRecord, type TranscriptEntry } from '../contracts/call';
 import type { Session } from '../contracts/session';
 import { hashSecret, randomToken } from '../core/secrets';
-import type { Keys, Redis } from './redis';
+import { getMany, writeAcrossSlots, type Keys, type Redis } from './redis';
 
 export interface ChatHistoryEntry {
   item_id: string;
@@ -35,13 +35,14 @@ export class CallStore {
   async create(rec: CallRecord, clientSecretTtlS: number): Promise<{ value: string; expires_at: number }> {
     const value = `ek_${randomToken(24)}`;
     const expiresAt = Math.floor(Date.now() / 1000) + clientSecretTtlS;
-    await this.redis
-      .multi()
-      .set(this.keys.call(rec.id), JSON.stringify(rec), 'EX', this.ttlS)
-      .set(this.keys.clientSecret(hashSecret(value)), rec.id, 'EX', clientSecretTtlS)
-      .zadd(this.keys.calls(), rec.created_at, rec.id)
-      .zadd(this.keys.businessCalls(rec.business_id), rec.created_at, rec.id)
-      .exec();
+    // The record before what points at it (on a cluster these are separate writes: four slots).
+    await writeAcrossSlots(this.redis, (m) =>
+      m
+        .set(this.keys.call(rec.id), JSON.stringify(rec), 'EX', this.ttlS)
+        .set(this.keys.clientSecret(hashSecret(value)), rec.id, 'EX', clientSecretTtlS)
+        .zadd(this.keys.calls(), rec.created_at, rec.id)
+        .zadd(this.keys.businessCalls(rec.business_id), rec.created_at, rec.id),
+    );
     return { value, expires_at: expiresAt };
   }
 
@@ -81,7 +82,7 @@ export class CallStore {
     const index = opts.businessId ? this.keys.businessCalls(opts.businessId) : this.keys.calls();
     const ids = await this.redis.zrevrange(index, 0, (opts.limit ?? 100) - 1);
     if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => this.keys.call(id)));
+    const raws = await getMany(this.redis, ids.map((id) => this.keys.call(id)));
     const gone = ids.filter((_, i) => !raws[i]);
     if (gone.length) await this.redis.zrem(index, ...gone);
     return raws.flatMap((r) => (r ? [CallRecord.parse(JSON.parse(r))] : []));

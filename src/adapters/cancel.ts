@@ -2,6 +2,11 @@
  * Turn cancellation across processes (barge-in, response.cancel, hang-up): a Redis set of cancelled
  * turns per call (so a job that starts late still sees it) plus a pub/sub message (so in-flight
  * provider requests abort at once through their AbortSignal).
+ *
+ * Plain pub/sub, not sharded, on a Redis Cluster too: a PUBLISH reaches every node over the
+ * cluster bus and ioredis' Cluster subscribes through one node, resubscribing through another when
+ * that one goes. Cancellations are a few messages per call, so the broadcast is cheap; a message
+ * lost while resubscribing is covered by the mark, which every job checks when it starts.
  */
 import { dedicatedConnection, type Keys, type Redis } from './redis';
 
@@ -20,7 +25,7 @@ export class CancelWatcher {
   ) {}
 
   static async start(redis: Redis, keys: Keys): Promise<CancelWatcher> {
-    const sub = dedicatedConnection(redis);
+    const sub = dedicatedConnection(redis, { pubsub: true });
     const w = new CancelWatcher(redis, sub, keys);
     sub.on('message', (_channel: string, msg: string) => w.abortLocal(msg));
     if (sub.status === 'wait') await sub.connect();

@@ -4,7 +4,7 @@
  */
 import { Queue, Worker, type Job, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
 import type { Stage } from '../config';
-import type { Keys, Redis } from './redis';
+import { isCluster, type Keys, type Redis } from './redis';
 
 export const STAGES: Stage[] = ['stt', 'llm', 'tts'];
 
@@ -24,9 +24,19 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 
 export type Queues = Record<Stage, Queue>;
 
+/**
+ * BullMQ's key prefix for a stage's queue: hash-tagged, since BullMQ's scripts touch many keys of a
+ * queue at once. One node: `{va:q}` for every stage (the layout running deployments have). On a
+ * Redis Cluster: one tag per stage, `{va:q:stt}` etc., so the three queues can sit on three masters
+ * (BullMQ's advice) — with one shared tag, the master holding it served ~75 % of all commands.
+ */
+export function queuePrefix(keys: Keys, stage: Stage, redis: Redis): string {
+  return isCluster(redis) ? `{${keys.prefix}:q:${stage}}` : keys.queuePrefix();
+}
+
 export function createQueues(connection: Redis, keys: Keys): Queues {
   const make = (stage: Stage) => {
-    const q = new Queue(stage, { connection, prefix: keys.queuePrefix(), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+    const q = new Queue(stage, { connection, prefix: queuePrefix(keys, stage, connection), defaultJobOptions: DEFAULT_JOB_OPTIONS });
     q.on('error', () => {}); // connection errors: logged by the shared connection's own handler
     return q;
   };
@@ -46,7 +56,7 @@ export function createWorker<T>(
 ): Worker<T> {
   return new Worker<T>(stage, processor, {
     connection,
-    prefix: keys.queuePrefix(),
+    prefix: queuePrefix(keys, stage, connection),
     concurrency: stage === 'tts' ? 64 : 32,
     ...VOICE_WORKER_OPTIONS,
     ...opts,

@@ -50,7 +50,7 @@ export async function createServices(
   log: Logger,
   localWorkers: () => Record<string, number> = () => ({}),
 ): Promise<Services> {
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error (reconnecting)'));
   const keys = new Keys(config.redisPrefix);
   const queues = createQueues(redis, keys);

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Stage } from '../../src/config';
+import { testRedisEnv } from './redis-cluster';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -43,6 +44,7 @@ function baseEnv(o: ProcessEnv): NodeJS.ProcessEnv {
     OPENAI_BASE_URL: o.providerUrl,
     OPENAI_API_KEY: 'test',
     LOG_LEVEL: 'info',
+    ...testRedisEnv(), // the `cluster` test project's cluster, if this run uses one
     ...o.env,
   };
 }

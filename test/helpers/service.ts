@@ -12,6 +12,7 @@ import { buildApp } from '../../src/gateway/app';
 import { createServices, type Services } from '../../src/gateway/services';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-server';
+import { scanKeys, testRedisEnv } from './redis-cluster';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 
@@ -28,10 +29,22 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export async function startService(o: { workers?: boolean; env?: Record<string, string>; fake?: FakeOpenAIOptions } = {}): Promise<TestService> {
+export interface ServiceOptions {
+  workers?: boolean;
+  env?: Record<string, string>;
+  fake?: FakeOpenAIOptions;
+  /**
+   * Which Redis: a cluster's seed nodes (host:port), or [] for the shared node at 127.0.0.1:6379.
+   * Default: the test project's (the `cluster` project runs its files on the test cluster).
+   */
+  redisClusterNodes?: string[];
+}
+
+export async function startService(o: ServiceOptions = {}): Promise<TestService> {
   const prefix = `test-${randomBytes(5).toString('hex')}`;
   const fake = await startFakeOpenAI(o.fake);
-  const base = loadConfig({ REDIS_PREFIX: prefix, ADMIN_API_KEY: ADMIN_KEY, PORT: '0', LOG_LEVEL: 'silent', ...o.env });
+  const redisEnv = o.redisClusterNodes ? (o.redisClusterNodes.length ? { REDIS_CLUSTER_NODES: o.redisClusterNodes.join(',') } : {}) : testRedisEnv();
+  const base = loadConfig({ REDIS_PREFIX: prefix, ADMIN_API_KEY: ADMIN_KEY, PORT: '0', LOG_LEVEL: 'silent', ...redisEnv, ...o.env });
   const config = withProviderBaseUrl({ ...base, localProvider: false }, fake.url);
   const log = createLogger(config.logLevel);
   const workers = await startWorkers(config, log, o.workers === false ? [] : config.workers);
@@ -49,14 +62,9 @@ export async function startService(o: { workers?: boolean; env?: Record<string, 
     async stop() {
       await app.close();
       await workers.close();
-      // Delete every key this test wrote (its prefix only).
-      const redis = services.redis;
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
+      // Delete every key this test wrote (its prefix only; on every master of a cluster, one DEL per key there).
+      const keys = await scanKeys(services.redis, `*${prefix}*`);
+      await Promise.all(keys.map((k) => services.redis.del(k)));
       await services.close();
       await fake.close();
     },

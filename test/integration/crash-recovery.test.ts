@@ -8,6 +8,7 @@
 import { QueueEvents } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage } from '../../src/config';
+import { queuePrefix } from '../../src/adapters/queues';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { SentenceSplitter } from '../../src/core/sentences';
 import type { RecordedRequest } from '../fakes/http';
@@ -16,6 +17,7 @@ import { samplesToBuffer, synthesize } from '../fakes/synth';
 import { freePort, killAll, spawnGateway, spawnWorker, type ServiceProcess } from '../helpers/processes';
 import { RealtimeClient, type WireEvent } from '../helpers/realtime-client';
 import { spokenTurn as spokenPcm } from '../helpers/calls';
+import { scanKeys } from '../helpers/redis-cluster';
 import { ADMIN_KEY, SIMPLE_BUSINESS, startService, type TestService } from '../helpers/service';
 
 /** A kill costs up to ~10 s of stalled-job recovery plus a worker start; a loaded machine adds more. */
@@ -169,7 +171,7 @@ describe('a gateway killed in the middle of a call', () => {
     const jobPrefix = `${id}:`;
     for (const stage of ['stt', 'llm', 'tts'] as const) {
       const queue = svc.services.queues[stage];
-      const events = new QueueEvents(stage, { connection: svc.services.redis.duplicate(), prefix: svc.services.keys.queuePrefix() });
+      const events = new QueueEvents(stage, { connection: svc.services.redis.duplicate(), prefix: queuePrefix(svc.services.keys, stage, svc.services.redis) });
       try {
         await events.waitUntilReady();
         const left = (await queue.getJobs(['active', 'waiting', 'delayed', 'prioritized'])).filter((j) => j?.id?.startsWith(jobPrefix));
@@ -181,7 +183,7 @@ describe('a gateway killed in the middle of a call', () => {
       }
     }
     // Every key of the call expires by itself (CALL_TTL_S): nothing is left running for it.
-    const keys = await scanKeys(`*{${id}}*`);
+    const keys = await scanKeys(svc.services.redis, `*{${id}}*`);
     expect(keys.length).toBeGreaterThan(0);
     const ttls = await Promise.all(keys.map((k) => svc.services.redis.ttl(k)));
     expect(keys.filter((_, i) => ttls[i] === -1)).toEqual([]); // -1: no TTL (-2: expired since the scan)
@@ -193,17 +195,6 @@ describe('a gateway killed in the middle of a call', () => {
     next.c.close();
   }, KILL_TEST_TIMEOUT_MS);
 });
-
-async function scanKeys(pattern: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [nextCursor, keys] = await svc.services.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = nextCursor;
-    out.push(...keys);
-  } while (cursor !== '0');
-  return out;
-}
 
 /** Re-checks a Redis-side condition (queue state has no event to wait for) until it holds. */
 /**

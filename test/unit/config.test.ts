@@ -31,7 +31,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKERS: 'tts, stt' }).workers).toEqual(['tts', 'stt']);
   });
 
+  it('reads REDIS_CLUSTER_NODES, unset meaning one node at REDIS_URL', () => {
+    expect(loadConfig({}).redisClusterNodes).toEqual([]);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-a:6379, 10.0.0.2:7000' }).redisClusterNodes).toEqual(['redis-a:6379', '10.0.0.2:7000']);
+  });
+
   it.each([
+    [{ REDIS_CLUSTER_NODES: 'redis-a,redis-b:6379' }, 'REDIS_CLUSTER_NODES'],
     [{ PORT: 'abc' }, 'PORT'],
     [{ WORKERS: 'stt,gpu' }, 'WORKERS'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],

@@ -1,6 +1,7 @@
 /** Health, readiness and the OpenAPI document's home (DESIGN.md §5 Operations, §12). */
 import type { FastifyInstance } from 'fastify';
 import { liveWorkers } from '../../adapters/worker-heartbeats';
+import { redisHealth } from '../../adapters/redis';
 import type { Services } from '../services';
 
 /** Redis commands wait while ioredis reconnects: answer "not ready" after a second instead of hanging. */
@@ -19,20 +20,28 @@ export function opsRoutes(app: FastifyInstance, s: Services) {
     '/readyz',
     { schema: { tags, summary: 'Readiness: Redis reachable and this process’s own workers running; live workers per stage on every host' } },
     async (_req, reply) => {
-      let redis = 'ok';
+      // One node: PING. A cluster: cluster_state and how many of its masters answer (redis_cluster).
+      const health = await redisHealth(s.redis);
+      let redis = health.ok ? 'ok' : (health.error ?? 'not ok');
       // Live worker processes per stage across every host, from their heartbeats in Redis.
       let workers: Record<string, number> = {};
       try {
         workers = await withinASecond(liveWorkers(s.redis, s.keys));
       } catch (err) {
-        redis = (err as Error).message;
+        if (redis === 'ok') redis = (err as Error).message;
       }
       // Ready also needs the workers this process was asked to run (WORKERS); a gateway-only process needs none.
       const local = s.localWorkers();
       const missing = s.config.workers.filter((stage) => !local[stage]);
       const ready = redis === 'ok' && missing.length === 0;
       reply.code(ready ? 200 : 503);
-      return { status: ready ? 'ready' : 'not_ready', redis, workers, ...(missing.length ? { missing_workers: missing } : {}) };
+      return {
+        status: ready ? 'ready' : 'not_ready',
+        redis,
+        ...(health.cluster ? { redis_cluster: health.cluster } : {}),
+        workers,
+        ...(missing.length ? { missing_workers: missing } : {}),
+      };
     },
   );
 }

@@ -53,9 +53,9 @@ export class CallOwnership {
   /** Keeps the claims of this gateway's live sessions. */
   async refresh(callIds: string[]): Promise<void> {
     if (!this.selfUrl || callIds.length === 0) return;
-    const p = this.redis.pipeline();
-    for (const id of callIds) p.set(this.key(id), this.selfUrl, 'PX', this.ttlMs);
-    await p.exec();
+    // One SET each, sent together (a pipeline cannot span a cluster's nodes; ioredis sends these without waiting).
+    const self = this.selfUrl;
+    await Promise.all(callIds.map((id) => this.redis.set(this.key(id), self, 'PX', this.ttlMs)));
   }
 
   async release(callId: string): Promise<void> {
