@@ -15,6 +15,8 @@ export async function seedLocalDemo(s: Services): Promise<void> {
       tools: CUSTOMER_SUPPORT_TOOLS,
     },
     tool_handlers: Object.fromEntries(CUSTOMER_SUPPORT_TOOLS.map((t) => [t.name, 'builtin'])),
+    // What lookup_customer may tell the caller: the name and account number, never email or notes.
+    lookup_customer: { fields: ['name', 'account_id'] },
   });
   const now = Date.now();
   await s.businesses.put(
