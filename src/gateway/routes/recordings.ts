@@ -12,6 +12,7 @@ import { ApiError } from '../../errors';
 import { recordings } from '../../recording';
 import { authenticate, requireCallAccess } from '../auth';
 import type { Services } from '../services';
+import { liveCalls } from '../sessions/call-host';
 import { CallParams } from './calls';
 
 const notFound = (id: string, why: string) => new ApiError(404, 'not_found_error', 'recording_not_found', `No recording for call '${id}'${why}.`, 'id');
@@ -30,6 +31,10 @@ export async function recordingRoutes(root: FastifyInstance, s: Services) {
     if (!call) throw notFound(id, '');
     requireCallAccess(p, call);
     if (call.status !== 'ended') throw notFound(id, ' yet: it is available once the call has ended');
+    // Hung up a moment ago (DELETE /v1/calls/:id) and still ending here: its recording is being written.
+    const hosts = liveCalls(s).of(id);
+    for (const h of hosts) if (!h.ending) h.hangup('hangup');
+    await Promise.all(hosts.map((h) => h.ending));
     return call;
   }
 
