@@ -73,6 +73,10 @@ export class S3RecordingStore implements RecordingStore {
     this.client = new S3Client({
       region: c.region,
       forcePathStyle: c.forcePathStyle,
+      // Checksums only where S3 requires them: the default streams uploads as aws-chunked with a
+      // trailing checksum, which several S3-compatible servers store as it came (framing and all).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
       ...(c.endpoint ? { endpoint: c.endpoint } : {}),
       // Without keys, the SDK's own chain (environment, instance role) applies.
       ...(c.accessKeyId && c.secretAccessKey ? { credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey } } : {}),
