@@ -67,7 +67,7 @@ const EnvSchema = z.object({
   RECORDINGS_DIR: z.string().min(1).default('./data/recordings'),
   /** An S3-compatible bucket for recordings (several gateways): every gateway reads the same objects. */
   RECORDINGS_S3_BUCKET: optionalString,
-  RECORDINGS_S3_ENDPOINT: optionalUrl,
+  RECORDINGS_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   RECORDINGS_S3_REGION: z.string().min(1).default('us-east-1'),
   RECORDINGS_S3_ACCESS_KEY_ID: optionalString,
   RECORDINGS_S3_SECRET_ACCESS_KEY: optionalString,
