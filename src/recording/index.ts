@@ -28,8 +28,8 @@ export class Recordings {
     this.tmpDir = join(config.recordings.dir, '.tmp');
   }
 
-  /** A recorder for the call, or null when its business does not record. */
-  start(call: CallRecord, business: Business, log: Logger): CallRecorder | null {
+  /** A recorder for the call, or null when its business does not record. `live`: see RecorderOptions. */
+  start(call: CallRecord, business: Business, log: Logger, live = true): CallRecorder | null {
     if (!business.recording?.enabled) return null;
     return new CallRecorder({
       callId: call.id,
@@ -38,6 +38,7 @@ export class Recordings {
       log,
       inputFormat: call.session.input_audio_format,
       outputFormat: call.session.output_audio_format,
+      live,
     });
   }
 

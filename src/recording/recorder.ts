@@ -34,6 +34,11 @@ export interface RecorderOptions {
   outputFormat: AudioFormat;
   /** The call's clock (ms); performance.now by default. */
   now?: () => number;
+  /**
+   * The caller hears the agent live (WebSocket, Twilio): audio still to play when the call ends
+   * was not heard and is cut. False for HTTP calls, whose answers are fetched whole.
+   */
+  live?: boolean;
 }
 
 export class CallRecorder {
@@ -163,6 +168,7 @@ export class CallRecorder {
 
   private async store(): Promise<void> {
     const started = this.now();
+    if (this.o.live ?? true) this.agent.cutAt(this.clock());
     await Promise.all([closeStream(this.callerFile), closeStream(this.agentFile)]);
     try {
       if (this.failed) throw this.failed;

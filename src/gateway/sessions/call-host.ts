@@ -76,7 +76,7 @@ export class CallHost {
     this.transport = o.transport;
     this.live = liveCalls(s);
     this.recorder = new CallEventRecorder(this.live.eventLog, o.call.id, o.log, { skipAudio: !o.recordAudio });
-    this.recording = recordings(s).start(o.call, o.business, o.log);
+    this.recording = recordings(s).start(o.call, o.business, o.log, !o.recordAudio); // SSE-only (HTTP) calls fetch answers whole
     const driver = createDriver(s, o.driverCall ?? o.call, o.business, {
       send: (e, frame) => this.send(e, frame),
       hangup: (reason) => this.hangup(reason),

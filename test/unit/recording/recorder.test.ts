@@ -89,6 +89,19 @@ describe('CallRecorder', () => {
     expect(peak(right)).toBeGreaterThan(5000);
   });
 
+  it('cuts what was still to play when a live call ends, and keeps it for an HTTP call', async () => {
+    await import('node:fs/promises').then((f) => f.mkdir(join(dir, '.tmp')));
+    for (const live of [true, false]) {
+      const clock = { ms: 0 };
+      const rec = new CallRecorder({ callId: `call_end${live}`, store: new DirRecordingStore(dir), tmpDir: join(dir, '.tmp'), log: createLogger('silent'), inputFormat: 'pcm16', outputFormat: 'pcm16', now: () => clock.ms, live });
+      rec.serverEvent(delta('item_a', tone(48_000))); // 2 s sent at once
+      clock.ms = 500; // the call ends half a second in
+      await rec.finish();
+      const { right } = channels(await readFile(join(dir, `call_end${live}.wav`)));
+      expect(right.length).toBe(live ? 12_000 : 48_000);
+    }
+  });
+
   it('stores nothing and leaves no files when the channel files cannot be written', async () => {
     const clock = { ms: 0 };
     const { rec, store } = recorder(clock); // no .tmp directory: the writes fail
