@@ -27,14 +27,18 @@ export async function recordingRoutes(root: FastifyInstance, s: Services) {
   async function endedCall(req: FastifyRequest, id: string) {
     const p = await authenticate(req, s);
     if (p.kind === 'call') throw ApiError.forbidden('Recordings need the admin key or the business\'s key.');
-    const call = await s.calls.get(id);
+    let call = await s.calls.get(id);
     if (!call) throw notFound(id, '');
     requireCallAccess(p, call);
-    if (call.status !== 'ended') throw notFound(id, ' yet: it is available once the call has ended');
-    // Hung up a moment ago (DELETE /v1/calls/:id) and still ending here: its recording is being written.
+    // A call that is ending here (hung up a moment ago) is waited for: its recording is being
+    // written. One ended elsewhere (DELETE /v1/calls/:id) but still live here is hung up now.
     const hosts = liveCalls(s).of(id);
-    for (const h of hosts) if (!h.ending) h.hangup('hangup');
-    await Promise.all(hosts.map((h) => h.ending));
+    if (call.status === 'ended') for (const h of hosts) if (!h.ending) h.hangup('hangup');
+    if (hosts.some((h) => h.ending)) {
+      await Promise.all(hosts.map((h) => h.ending));
+      call = (await s.calls.get(id)) ?? call;
+    }
+    if (call.status !== 'ended') throw notFound(id, ' yet: it is available once the call has ended');
     return call;
   }
 
