@@ -125,6 +125,33 @@ describe('call recordings', () => {
     expect(((await r2.json()) as { error: { code: string } }).error.code).toBe('recording_not_found');
   });
 
+  it('records a realtime-mode call the same way: the caller left, the relayed answer right', async () => {
+    await svc.api('/v1/businesses/rec-rt', { method: 'PUT', json: { ...SIMPLE_BUSINESS, mode: 'realtime', recording: { enabled: true } } });
+    const call = await newCall(svc, 'rec-rt');
+    const c = await connectCall(svc, call.id);
+    const speech = spokenTurn();
+    c.appendAudio(pcm16ToBytes(speech));
+    const done = await c.waitFor('response.done');
+    expect(done.response.status).toBe('completed');
+    const sent = Buffer.concat(c.events.filter((e) => e.type === 'response.audio.delta').map((e) => Buffer.from(String(e.delta), 'base64')));
+    const agent = new Int16Array(sent.buffer, sent.byteOffset, sent.length / 2);
+    await svc.api(`/v1/calls/${call.id}`, { method: 'DELETE' });
+    c.close();
+    const res = await svc.api(`/v1/calls/${call.id}/recording`);
+    expect(res.status).toBe(200);
+    const { left, right } = stereo(Buffer.from(await res.arrayBuffer()));
+    const from = firstNonZero(left) - firstNonZero(speech);
+    expect([...left.subarray(from, from + speech.length)]).toEqual([...speech]);
+    // The answer came far faster than real time and the call ended at once: what had played by
+    // then is the recording's, exactly as sent.
+    const at = firstNonZero(right);
+    const heard = right.findLastIndex((v) => v !== 0) + 1 - at;
+    expect(heard).toBeGreaterThan(0);
+    expect(heard).toBeLessThanOrEqual(agent.length);
+    const a0 = firstNonZero(agent);
+    expect([...right.subarray(at, at + heard)]).toEqual([...agent.subarray(a0, a0 + heard)]);
+  });
+
   it('deletes: then 404, and a second delete is 404 too', async () => {
     expect((await svc.api(`/v1/calls/${rec.callId}/recording`, { method: 'DELETE', key: acmeKey })).status).toBe(403);
     expect((await svc.api(`/v1/calls/${rec.callId}/recording`, { method: 'DELETE', key: recKey })).status).toBe(204);
