@@ -57,7 +57,8 @@ export class Recordings {
 
   /** Creates the temporary directory and sweeps now and every hour (unref'd: it never holds the process). */
   async open(): Promise<void> {
-    await ensureDir(this.tmpDir);
+    // Not fatal: a gateway whose businesses do not record needs no writable directory.
+    await ensureDir(this.tmpDir).catch((err: Error) => this.log.warn({ err: err.message, dir: this.tmpDir }, 'RECORDINGS_DIR is not writable: calls of businesses that record will have no recording'));
     const run = () => void this.sweep().catch((err: Error) => this.log.warn({ err: err.message }, 'recording sweep failed'));
     run();
     this.timer = setInterval(run, SWEEP_EVERY_MS);
