@@ -158,6 +158,7 @@ export class AgentTester {
   }
 
   private async turn(sock: EventSocket, turn: ScenarioTurn, file: string): Promise<TurnOutcome> {
+    const began = performance.now();
     const from = sock.events.length;
     let said: string;
     if (turn.text !== undefined) {
@@ -191,7 +192,7 @@ export class AgentTester {
     const deltas = slice.filter((x) => x.e.type === 'response.audio_transcript.delta' || x.e.type === 'response.text.delta').map((x) => String(x.e.delta ?? '')).join('');
     const errors = slice.filter((x) => x.e.type === 'error').map((x) => (x.e.error as { message?: string }).message);
     const status = response.status === 'completed' || errors.length === 0 ? response.status : `${response.status} (${errors.join('; ')})`;
-    return { said, transcript, response: text || deltas.trim(), toolCalls, firstAudioMs: firstAudio ? firstAudio.at - t0 : null, status };
+    return { said, transcript, response: text || deltas.trim(), toolCalls, firstAudioMs: firstAudio ? firstAudio.at - t0 : null, status, durationMs: performance.now() - began };
   }
 
   /** Text → PCM16 24 kHz through the TTS provider of the service's environment, then 300 ms of silence. */

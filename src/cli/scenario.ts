@@ -97,6 +97,8 @@ export interface TurnOutcome {
   firstAudioMs: number | null;
   /** The response's status (completed, cancelled, failed…) or an error that ended the turn. */
   status: string;
+  /** The whole turn: sending the caller's part to the end of the answer. */
+  durationMs: number;
 }
 
 /** The failed expectations of a turn (empty: all held), `judge` aside. */

@@ -47,7 +47,7 @@ export function junitXml(runs: ScenarioRun[], repeat: number): string {
   const suites = runs.map((r) => {
     const name = repeat > 1 ? `${r.name} (run ${r.run})` : r.name;
     const cases = r.turns.map((t, i) => {
-      const head = `    <testcase classname="${esc(r.file)}" name="${esc(`turn ${i + 1}: ${t.said}`)}" time="${((t.firstAudioMs ?? 0) / 1000).toFixed(3)}">`;
+      const head = `    <testcase classname="${esc(r.file)}" name="${esc(`turn ${i + 1}: ${t.said}`)}" time="${(t.durationMs / 1000).toFixed(3)}">`;
       const out = `      <system-out>${esc(`heard: ${t.transcript ?? '—'}\nanswer: ${t.response}\ntools: ${JSON.stringify(t.toolCalls)}\nfirst audio ms: ${t.firstAudioMs === null ? '—' : Math.round(t.firstAudioMs)}`)}</system-out>`;
       const failure = t.failures.length ? `\n      <failure message="${esc(t.failures[0]!)}">${esc(t.failures.join('\n'))}</failure>` : '';
       return `${head}${failure}\n${out}\n    </testcase>`;

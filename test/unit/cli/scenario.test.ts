@@ -8,7 +8,7 @@ import { checkTurn, isSubset, loadScenario, parseVerdict, ScenarioError, type Tu
 const dir = mkdtempSync(join(tmpdir(), 'scenario-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const outcome = (o: Partial<TurnOutcome> = {}): TurnOutcome => ({ said: 'text: hi', transcript: null, response: 'I found you: Jane Doe.', toolCalls: [], firstAudioMs: 400, status: 'completed', ...o });
+const outcome = (o: Partial<TurnOutcome> = {}): TurnOutcome => ({ said: 'text: hi', transcript: null, response: 'I found you: Jane Doe.', toolCalls: [], firstAudioMs: 400, status: 'completed', durationMs: 900, ...o });
 
 describe('scenario expectations', () => {
   it('hold when every one is met, case-insensitively', () => {
