@@ -65,6 +65,15 @@ const EnvSchema = z.object({
   GATEWAY_URL: optionalUrl,
   /** Standalone worker processes serve GET /metrics on this port (the gateway serves its own). */
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Where call recordings live (one gateway, or a volume every gateway shares); temp files go here too. */
+  RECORDINGS_DIR: z.string().min(1).default('./data/recordings'),
+  /** An S3-compatible bucket for recordings (several gateways): every gateway reads the same objects. */
+  RECORDINGS_S3_BUCKET: optionalString,
+  RECORDINGS_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  RECORDINGS_S3_REGION: z.string().min(1).default('us-east-1'),
+  RECORDINGS_S3_ACCESS_KEY_ID: optionalString,
+  RECORDINGS_S3_SECRET_ACCESS_KEY: optionalString,
+  RECORDINGS_S3_FORCE_PATH_STYLE: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').default(false),
 });
 
 export interface ProviderEndpoint {
@@ -101,6 +110,13 @@ export interface Config {
   publicUrl: string | undefined;
   gatewayUrl: string | undefined;
   metricsPort: number | undefined;
+  recordings: RecordingsConfig;
+}
+
+export interface RecordingsConfig {
+  dir: string;
+  /** Null: recordings are files in `dir`. */
+  s3: { bucket: string; endpoint: string | undefined; region: string; accessKeyId: string | undefined; secretAccessKey: string | undefined; forcePathStyle: boolean } | null;
 }
 
 export class ConfigError extends Error {
@@ -112,7 +128,7 @@ export const TWILIO_TOKEN_PLACEHOLDER = 'replace-with-your-twilio-auth-token';
 const OPENAI_URL = 'https://api.openai.com/v1';
 
 /** Variables that may instead be given as `<NAME>_FILE` (a path whose contents are the value). */
-const SECRET_VARS = ['ADMIN_API_KEY', 'OPENAI_API_KEY', 'STT_API_KEY', 'LLM_API_KEY', 'TTS_API_KEY', 'REALTIME_API_KEY', 'TWILIO_AUTH_TOKEN'] as const;
+const SECRET_VARS = ['ADMIN_API_KEY', 'OPENAI_API_KEY', 'STT_API_KEY', 'LLM_API_KEY', 'TTS_API_KEY', 'REALTIME_API_KEY', 'TWILIO_AUTH_TOKEN', 'RECORDINGS_S3_SECRET_ACCESS_KEY'] as const;
 
 /** Validates the environment once; a bad value throws one ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -180,6 +196,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.PUBLIC_URL,
     gatewayUrl: e.GATEWAY_URL,
     metricsPort: e.METRICS_PORT,
+    recordings: {
+      dir: e.RECORDINGS_DIR,
+      s3: e.RECORDINGS_S3_BUCKET
+        ? {
+            bucket: e.RECORDINGS_S3_BUCKET,
+            endpoint: e.RECORDINGS_S3_ENDPOINT,
+            region: e.RECORDINGS_S3_REGION,
+            accessKeyId: e.RECORDINGS_S3_ACCESS_KEY_ID,
+            secretAccessKey: e.RECORDINGS_S3_SECRET_ACCESS_KEY,
+            forcePathStyle: e.RECORDINGS_S3_FORCE_PATH_STYLE,
+          }
+        : null,
+    },
   };
 }
 

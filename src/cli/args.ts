@@ -1,29 +1,24 @@
-/** A small argv parser: positionals, `--flag`, `--name value` and `--name=value`. */
+/** The CLI's argv: positionals, `--flag`, `--name value` and `--name=value` (node:util's parseArgs). */
+import { parseArgs as parse } from 'node:util';
+
 export interface Parsed {
   positionals: string[];
   options: Record<string, string | true>;
 }
 
+/** `valued` options take a value; any other `--name` is a flag (checked by the command that reads it). */
 export function parseArgs(argv: readonly string[], valued: readonly string[]): Parsed {
-  const positionals: string[] = [];
+  const { values, positionals } = parse({
+    args: [...argv],
+    strict: false,
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' }, ...Object.fromEntries(valued.map((n) => [n, { type: 'string' as const }])) },
+  });
   const options: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (eq > 0) options[name] = a.slice(eq + 1);
-      else if (valued.includes(name)) {
-        const v = argv[++i];
-        if (v === undefined) throw new UsageError(`--${name} needs a value`);
-        options[name] = v;
-      } else options[name] = true;
-    } else if (a === '-h') options.help = true;
-    else positionals.push(a);
+  for (const [name, v] of Object.entries(values)) {
+    if (v === undefined || v === false) continue;
+    if (valued.includes(name) && typeof v !== 'string') throw new UsageError(`--${name} needs a value`);
+    options[name] = typeof v === 'string' ? v : true;
   }
   return { positionals, options };
 }

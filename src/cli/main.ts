@@ -7,8 +7,10 @@ import { parseArgs, str, UsageError, type Parsed } from './args';
 import { getBusiness, listBusinesses, putBusinesses } from './businesses';
 import { runCall } from './call';
 import { ServiceError, type Target } from './client';
+import { ScenarioError } from './scenario';
 import { followLogs, printLogs } from './logs';
 import { Progress } from './progress';
+import { runAgentTests } from './run-tests';
 
 const LOCAL_KEY = 'local-admin-key-change-me';
 
@@ -27,6 +29,9 @@ Usage:
   voice-agent businesses get <id> [--out acme.json]
   voice-agent businesses put <id> <acme.json>
   voice-agent businesses put <all.json>          (an object of id → config, as list --out writes)
+  voice-agent test <scenario.yaml>... [--junit out.xml] [--repeat N]
+      Run scripted calls (agent tests, see README "Agent tests") and check every expectation:
+      a table per turn, exit 0 only when all held. --repeat N runs each N times (pass rate).
 
 Options for every command:
   --url <base URL>   the service (env VOICE_AGENT_URL; default http://127.0.0.1:8080)
@@ -34,7 +39,7 @@ Options for every command:
                      default ${LOCAL_KEY}, the local provider's key)
 `;
 
-const VALUED = ['url', 'key', 'out', 'transcript', 'speed', 'tail-ms', 'timeout', 'dialect'];
+const VALUED = ['url', 'key', 'out', 'transcript', 'speed', 'tail-ms', 'timeout', 'dialect', 'junit', 'repeat'];
 
 function number(o: Parsed['options'], name: string, fallback: number): number {
   const v = str(o, name);
@@ -107,12 +112,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         } else throw new UsageError(`businesses: unknown subcommand '${sub ?? ''}' (list, get, put)`);
         return 0;
       }
+      case 'test': {
+        if (rest.length === 0) throw new UsageError('test needs <scenario.yaml>...');
+        const repeat = number(o, 'repeat', 1);
+        if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError(`--repeat must be a whole number ≥ 1`);
+        return await runAgentTests(target, rest, { junit: str(o, 'junit'), repeat, env }, out);
+      }
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
       err(`voice-agent: ${e.message}\nRun 'voice-agent --help' for usage.\n`);
+      return 2;
+    }
+    if (e instanceof ScenarioError) {
+      err(`voice-agent: ${e.message}\n`);
       return 2;
     }
     err(`voice-agent: ${e instanceof ServiceError ? e.message : (e as Error).message}\n`);

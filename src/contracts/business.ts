@@ -41,6 +41,10 @@ export const Interruption = z
   .object({ min_speech_ms: z.number().int().min(50).max(2_000).default(200) })
   .strict();
 
+/** Call recording (DESIGN.md §9): off unless the business turns it on. */
+export const RecordingSettings = z.object({ enabled: z.boolean().default(false) }).strict();
+export type RecordingSettings = z.infer<typeof RecordingSettings>;
+
 export const TransferTarget = z
   .string()
   .regex(/^(\+[1-9]\d{6,14}|sips?:[^\s<>"]+@[^\s<>"]+)$/, 'an E.164 number (+15550100123) or a SIP URI (sip:agent@example.com)');
@@ -95,6 +99,8 @@ export const BusinessInput = z
     expose_tool_output: z.boolean().default(false),
     /** What the builtin lookup_customer may reveal (DESIGN.md §6). */
     lookup_customer: LookupCustomerSettings.default({ fields: ['name'], caller_id_only: false }),
+    /** A two-channel WAV of each call (caller left, agent right), kept as long as the call. */
+    recording: RecordingSettings.default({ enabled: false }),
   })
   .strict();
 export type BusinessInput = z.input<typeof BusinessInput>;
@@ -120,6 +126,8 @@ export const Business = z.object({
   expose_tool_output: z.boolean().optional(),
   /** Absent on businesses stored before it existed: name only. */
   lookup_customer: LookupCustomerSettings.optional(),
+  /** Absent on businesses stored before it existed: off. */
+  recording: RecordingSettings.optional(),
   created_at: z.number(),
   updated_at: z.number(),
 });
@@ -178,6 +186,7 @@ export function resolveBusiness(
     early_transcription_ms: input.early_transcription_ms,
     expose_tool_output: input.expose_tool_output,
     lookup_customer: input.lookup_customer,
+    recording: input.recording,
     created_at: createdAt,
     updated_at: now,
   };

@@ -27,6 +27,7 @@ import { twilioRoutes } from './routes/twilio';
 import { metricsRoutes } from './routes/metrics';
 import { consoleRoutes } from './routes/console';
 import { toolRoutes } from './routes/tools';
+import { recordingRoutes } from './routes/recordings';
 import { selectSubprotocol } from '../core/protocol';
 import { registerSecurity, SERVER_TIMEOUTS } from '../security';
 import { auditRoutes } from './routes/audit';
@@ -36,7 +37,7 @@ import { CallDrivenElsewhere, forwardToOwner } from './sessions/ownership';
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
 
-const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes, toolRoutes, metricsRoutes, consoleRoutes, httpAudioRoutes, eventRoutes, turnRoutes, twilioRoutes];
+const ROUTES: RoutePlugin[] = [opsRoutes, businessRoutes, callRoutes, streamRoutes, logRoutes, toolRoutes, metricsRoutes, consoleRoutes, httpAudioRoutes, eventRoutes, turnRoutes, twilioRoutes, recordingRoutes];
 
 export async function buildApp(s: Services): Promise<FastifyInstance> {
   const app = Fastify({

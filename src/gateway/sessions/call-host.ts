@@ -19,6 +19,7 @@ import { createDriver } from '../../modes/create-driver';
 import type { AudioSink, CallDriver, WireFrame } from '../../modes/driver';
 import type { Services } from '../services';
 import { CallEventLog, CallEventRecorder } from './event-log';
+import { recordings, type CallRecorder } from '../../recording';
 
 /** How a call's events and its end reach the caller. */
 export interface CallTransport {
@@ -54,6 +55,8 @@ export class CallHost {
   private readonly driver: CallDriver;
   private readonly transport: CallTransport;
   private readonly recorder: CallEventRecorder;
+  /** The call's audio recording (business.recording), if any. */
+  private readonly recording: CallRecorder | null;
   private readonly live: LiveCalls;
   private queue: Promise<void> = Promise.resolve();
   private readonly heartbeat: NodeJS.Timeout;
@@ -73,12 +76,14 @@ export class CallHost {
     this.transport = o.transport;
     this.live = liveCalls(s);
     this.recorder = new CallEventRecorder(this.live.eventLog, o.call.id, o.log, { skipAudio: !o.recordAudio });
-    this.driver = createDriver(s, o.driverCall ?? o.call, o.business, {
+    this.recording = recordings(s).start(o.call, o.business, o.log, !o.recordAudio); // SSE-only (HTTP) calls fetch answers whole
+    const driver = createDriver(s, o.driverCall ?? o.call, o.business, {
       send: (e, frame) => this.send(e, frame),
       hangup: (reason) => this.hangup(reason),
       ...(o.transport.transfer ? { transfer: (reason) => o.transport.transfer!(reason) } : {}),
-      ...(o.transport.audio ? { audio: o.transport.audio } : {}),
+      ...(o.transport.audio ? { audio: this.recording?.tapSink(o.transport.audio) ?? o.transport.audio } : {}),
     });
+    this.driver = this.recording?.tapDriver(driver) ?? driver;
     s.events.on('hangup', this.onSignal);
     // Keeps the call counted against the business's concurrent-call limit while it is live here.
     this.heartbeat = setInterval(() => void s.concurrency.heartbeat(o.call.business_id, o.call.id).catch(() => {}), s.concurrency.staleMs / 4);
@@ -129,6 +134,7 @@ export class CallHost {
   /** Records a server event for SSE readers and delivers it to the caller. */
   send(e: ServerEvent, frame?: WireFrame): void {
     this.recorder.record(e);
+    this.recording?.serverEvent(e);
     const sink = this.transport.audio;
     if (sink && e.type === 'response.audio.delta') return sink.push(e.item_id, Buffer.from(e.delta, 'base64'));
     if (sink && e.type === 'response.audio.done') sink.finish(e.item_id);
@@ -167,6 +173,7 @@ export class CallHost {
       await this.queue;
       await this.driver.close(reason).catch((err: Error) => this.log.warn({ err: err.message }, 'driver close failed'));
       await this.recorder.flushed();
+      await this.recording?.finish(); // before the end: an ended call's recording is there
       await this.s.calls.end(this.call.id, reason);
       this.live.remove(this);
       this.o.onEnded?.(reason);
