@@ -1,6 +1,8 @@
 /** Health, readiness and the OpenAPI document's home (DESIGN.md §5 Operations, §12). */
 import type { FastifyInstance } from 'fastify';
 import { liveWorkers } from '../../adapters/worker-heartbeats';
+import { readCircuits } from '../../adapters/provider-circuits';
+import { realtimeCircuit } from '../../modes/realtime/upstream-failover';
 import type { Services } from '../services';
 
 /** Redis commands wait while ioredis reconnects: answer "not ready" after a second instead of hanging. */
@@ -22,17 +24,28 @@ export function opsRoutes(app: FastifyInstance, s: Services) {
       let redis = 'ok';
       // Live worker processes per stage across every host, from their heartbeats in Redis.
       let workers: Record<string, number> = {};
+      // Each stage's circuit in front of its primary provider (stages with a fallback only; DESIGN.md §8).
+      let circuits: Record<string, string> = {};
       try {
-        workers = await withinASecond(liveWorkers(s.redis, s.keys));
+        [workers, circuits] = await withinASecond(Promise.all([liveWorkers(s.redis, s.keys), readCircuits(s.redis, s.keys)]));
       } catch (err) {
         redis = (err as Error).message;
       }
+      const rt = realtimeCircuit(s.config);
+      if (rt) circuits = { ...circuits, realtime: rt.current };
       // Ready also needs the workers this process was asked to run (WORKERS); a gateway-only process needs none.
       const local = s.localWorkers();
       const missing = s.config.workers.filter((stage) => !local[stage]);
       const ready = redis === 'ok' && missing.length === 0;
       reply.code(ready ? 200 : 503);
-      return { status: ready ? 'ready' : 'not_ready', redis, workers, ...(missing.length ? { missing_workers: missing } : {}) };
+      // An open circuit is not "not ready": the fallback serves meanwhile. Absent when no stage has a fallback.
+      return {
+        status: ready ? 'ready' : 'not_ready',
+        redis,
+        workers,
+        ...(Object.keys(circuits).length ? { circuits } : {}),
+        ...(missing.length ? { missing_workers: missing } : {}),
+      };
     },
   );
 }
