@@ -28,11 +28,14 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export async function startService(o: { workers?: boolean; env?: Record<string, string> } = {}): Promise<TestService> {
+export async function startService(
+  o: { workers?: boolean; env?: Record<string, string>; /** Adjusts the config once it points at the fake (say, a refused primary). */ configure?: (c: Config) => Config } = {},
+): Promise<TestService> {
   const prefix = `test-${randomBytes(5).toString('hex')}`;
   const fake = await startFakeOpenAI();
   const base = loadConfig({ REDIS_PREFIX: prefix, ADMIN_API_KEY: ADMIN_KEY, PORT: '0', LOG_LEVEL: 'silent', ...o.env });
-  const config = withProviderBaseUrl({ ...base, localProvider: false }, fake.url);
+  const pointed = withProviderBaseUrl({ ...base, localProvider: false }, fake.url);
+  const config = o.configure ? o.configure(pointed) : pointed;
   const log = createLogger(config.logLevel);
   const workers = await startWorkers(config, log, o.workers === false ? [] : config.workers);
   const services = await createServices(config, log, () => workers.counts());
