@@ -98,7 +98,8 @@ class LlmTurn {
       }
     } catch (err) {
       if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', { text_chars: this.text.length }, Date.now() - ctx.startedAt));
-      await ctx.log('failed', { error: describeError(err), provider: failedOn(err) ?? null }, Date.now() - ctx.startedAt);
+      this.provider = failedOn(err) ?? this.provider;
+      await ctx.log('failed', { error: describeError(err), provider: this.provider }, Date.now() - ctx.startedAt);
       await this.fallback(describeError(err));
       return;
     }

@@ -19,7 +19,7 @@ export function opsRoutes(app: FastifyInstance, s: Services) {
 
   app.get(
     '/readyz',
-    { schema: { tags, summary: 'Readiness: Redis reachable and this process’s own workers running; live workers per stage on every host' } },
+    { schema: { tags, summary: 'Readiness: Redis reachable and this process’s own workers running; live workers per stage on every host; provider circuits' } },
     async (_req, reply) => {
       let redis = 'ok';
       // Live worker processes per stage across every host, from their heartbeats in Redis.
