@@ -5,6 +5,7 @@
  * mid-stream is continued by the backup, not restarted; a refused realtime upstream connects to
  * REALTIME_FALLBACK_URL.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
@@ -13,6 +14,10 @@ import { resample } from '../../src/core/audio/resample';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { parseWav } from '../../src/core/audio/formats';
 import { StageProvider } from '../../src/adapters/failover';
+import { CircuitPublisher, readCircuits } from '../../src/adapters/provider-circuits';
+import { connectRedis, Keys } from '../../src/adapters/redis';
+import { WorkerHeartbeat } from '../../src/adapters/worker-heartbeats';
+import { CircuitBreaker } from '../../src/core/circuit-breaker';
 import type { StageLogEntry } from '../../src/contracts/logs';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server';
 import type { ChatRequestBody, ScriptDelays } from '../fakes/script';
@@ -357,6 +362,26 @@ describe('the circuit over real HTTP, with an injected clock', () => {
     expect(primaryChats()).toBe(4);
   });
 
+  it('without a fallback, a first byte later than the stage timeout is retried on the primary, then given up on', async () => {
+    const sp = new StageProvider('llm', {
+      primary: new OpenAI({ baseURL: primary.url, apiKey: 'test', maxRetries: 0 }),
+      fallback: null,
+      timeoutMs: 300,
+      circuit: { failureThreshold: 3, openMs: 30_000 },
+    });
+    primary.script.delays = { llmFirstTokenMs: 60_000 };
+    const retries: string[] = [];
+    const asked = sp.run((a) => a.provider.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { signal: a.signal }), {
+      signal: new AbortController().signal,
+      maxRetries: 1,
+      onRetry: (r) => void retries.push(`${r.provider}: ${r.error.message}`),
+    });
+    await expect(asked).rejects.toMatchObject({ name: 'FirstByteTimeoutError' });
+    expect(retries).toEqual(['primary: no first byte from the llm provider within 300 ms']);
+    expect(sp.breaker).toBeNull();
+    expect(primaryChats()).toBe(2);
+  });
+
   it('a request the fallback would refuse too (400) is not failed over and does not count against the primary', async () => {
     const clock = { t: 0 };
     const { sp, ask } = llm(clock);
@@ -364,5 +389,34 @@ describe('the circuit over real HTTP, with an injected clock', () => {
     for (let i = 0; i < 5; i++) await expect(ask()).rejects.toMatchObject({ status: 400 });
     expect(backup.requests).toHaveLength(0);
     expect(sp.breaker?.current).toBe('closed');
+  });
+});
+
+describe('the circuits /readyz shows, shared through Redis', () => {
+  it('are each stage’s worst state across live worker processes; an open circuit past its period reads half-open; dead processes are dropped', async () => {
+    const redis = await connectRedis('redis://127.0.0.1:6379');
+    const keys = new Keys(`test-${randomBytes(5).toString('hex')}`);
+    const hb = await WorkerHeartbeat.start(redis, keys, ['llm', 'tts'], () => {});
+    const clock = { t: 1_000 };
+    const llm = new CircuitBreaker({ failureThreshold: 1, openMs: 100, now: () => clock.t });
+    const tts = new CircuitBreaker({ failureThreshold: 1, openMs: 100, now: () => clock.t });
+    const pub = await CircuitPublisher.start(redis, keys, hb.instance, { llm, tts }, (err) => {
+      throw err;
+    });
+    try {
+      // A process that died with its circuit open: no heartbeat, so it is not shown.
+      await redis.hset(keys.providerCircuits(), 'llm|gone:1:abc', JSON.stringify({ state: 'open', reopens_at: null }));
+      expect(await readCircuits(redis, keys, clock.t)).toEqual({ llm: 'closed', tts: 'closed' });
+      expect(await redis.hexists(keys.providerCircuits(), 'llm|gone:1:abc')).toBe(0);
+      llm.failure(llm.acquire());
+      expect(await readCircuits(redis, keys, clock.t)).toEqual({ llm: 'open', tts: 'closed' });
+      expect(await readCircuits(redis, keys, clock.t + 100)).toEqual({ llm: 'half_open', tts: 'closed' });
+      await pub.stop();
+      expect(await readCircuits(redis, keys, clock.t)).toEqual({});
+    } finally {
+      await hb.stop();
+      await redis.del(keys.providerCircuits(), keys.workerHeartbeats());
+      redis.disconnect();
+    }
   });
 });
