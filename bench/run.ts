@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in turn, each in its own process (so one's load does not skew
  * the next): bench/audio.ts (with --expose-gc for its heap line), bench/load.ts, then
- * bench/realtime.ts (which takes only --calls).
+ * bench/realtime.ts (which takes only --calls), then bench/failover.ts (its defaults).
  * Extra arguments go to every benchmark that takes them (e.g. `npm run bench -- --calls 1,50`).
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,8 @@ const BENCHES: { file: string; nodeArgs: string[]; args: string[] }[] = [
   { file: 'audio.ts', nodeArgs: ['--expose-gc'], args: [] },
   { file: 'load.ts', nodeArgs: [], args: process.argv.slice(2) },
   { file: 'realtime.ts', nodeArgs: [], args: process.argv.slice(2).filter((a, i, all) => a === '--calls' || all[i - 1] === '--calls') },
+  // ~3 minutes: 17 in-process services, 8 turns each.
+  { file: 'failover.ts', nodeArgs: [], args: [] },
 ];
 
 let failed = 0;

@@ -36,6 +36,26 @@ const EnvSchema = z.object({
   REALTIME_URL: z.string().regex(/^wss?:\/\//, 'must start with ws:// or wss://').optional(),
   REALTIME_API_KEY: optionalString,
   REALTIME_DIALECT: z.enum(['ga', 'beta']).default('ga'),
+  /** Provider failover (DESIGN.md §8): a second OpenAI-compatible server per stage. */
+  STT_FALLBACK_BASE_URL: optionalUrl,
+  STT_FALLBACK_API_KEY: optionalString,
+  STT_FALLBACK_MODEL: optionalString,
+  LLM_FALLBACK_BASE_URL: optionalUrl,
+  LLM_FALLBACK_API_KEY: optionalString,
+  LLM_FALLBACK_MODEL: optionalString,
+  TTS_FALLBACK_BASE_URL: optionalUrl,
+  TTS_FALLBACK_API_KEY: optionalString,
+  TTS_FALLBACK_MODEL: optionalString,
+  REALTIME_FALLBACK_URL: z.string().regex(/^wss?:\/\//, 'must start with ws:// or wss://').optional(),
+  REALTIME_FALLBACK_API_KEY: optionalString,
+  REALTIME_FALLBACK_MODEL: optionalString,
+  /** How long a stage waits for its provider's first byte (STT: the transcript) before the request counts as failed. */
+  STT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(8_000),
+  TTS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** The primary's circuit opens after this many consecutive failures, for this long. */
+  PROVIDER_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1_000).default(3),
+  PROVIDER_CIRCUIT_OPEN_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
   STT_MODEL: z.string().min(1).default('whisper-1'),
   LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
   TTS_MODEL: z.string().min(1).default('tts-1'),
@@ -81,6 +101,18 @@ export interface ProviderEndpoint {
   apiKey: string;
 }
 
+/** A stage's fallback provider; its model defaults to what the primary would be asked for. */
+export interface FallbackEndpoint extends ProviderEndpoint {
+  model: string | undefined;
+}
+
+export interface StageProviderConfig extends ProviderEndpoint {
+  model: string;
+  /** Time to the first byte (STT: to the transcript) before the request counts as failed. */
+  timeoutMs: number;
+  fallback: FallbackEndpoint | null;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -94,10 +126,12 @@ export interface Config {
   localProvider: boolean;
   /** True when any provider API key is set; without one this is a local setup (a fake or local server). */
   providerKeySet: boolean;
-  stt: ProviderEndpoint & { model: string };
-  llm: ProviderEndpoint & { model: string };
-  tts: ProviderEndpoint & { model: string };
-  realtime: { url: string; apiKey: string; model: string; dialect: 'ga' | 'beta' };
+  stt: StageProviderConfig;
+  llm: StageProviderConfig;
+  tts: StageProviderConfig;
+  realtime: { url: string; apiKey: string; model: string; dialect: 'ga' | 'beta'; fallback: { url: string; apiKey: string; model: string | undefined } | null };
+  /** The circuit breaker in front of each primary provider (per process). */
+  circuit: { failureThreshold: number; openMs: number };
   extraVoices: string[];
   callTtlS: number;
   clientSecretTtlS: number;
@@ -128,7 +162,14 @@ export const TWILIO_TOKEN_PLACEHOLDER = 'replace-with-your-twilio-auth-token';
 const OPENAI_URL = 'https://api.openai.com/v1';
 
 /** Variables that may instead be given as `<NAME>_FILE` (a path whose contents are the value). */
-const SECRET_VARS = ['ADMIN_API_KEY', 'OPENAI_API_KEY', 'STT_API_KEY', 'LLM_API_KEY', 'TTS_API_KEY', 'REALTIME_API_KEY', 'TWILIO_AUTH_TOKEN', 'RECORDINGS_S3_SECRET_ACCESS_KEY'] as const;
+const SECRET_VARS = [
+  'ADMIN_API_KEY', 'OPENAI_API_KEY', 'STT_API_KEY', 'LLM_API_KEY', 'TTS_API_KEY', 'REALTIME_API_KEY', 'TWILIO_AUTH_TOKEN',
+  'STT_FALLBACK_API_KEY', 'LLM_FALLBACK_API_KEY', 'TTS_FALLBACK_API_KEY', 'REALTIME_FALLBACK_API_KEY',
+  'RECORDINGS_S3_SECRET_ACCESS_KEY',
+] as const;
+
+/** A fallback without its own key gets none: the primary's key is never sent to another server. */
+const NO_KEY = 'none';
 
 /** Validates the environment once; a bad value throws one ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -156,6 +197,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(cleaned[name] ?? '')}: ${issue.message}`);
   }
   const e = parsed.data;
+  // A fallback key or model without its server is a typo or a half-done setup: say so now.
+  for (const [stage, url] of [['STT', 'STT_FALLBACK_BASE_URL'], ['LLM', 'LLM_FALLBACK_BASE_URL'], ['TTS', 'TTS_FALLBACK_BASE_URL'], ['REALTIME', 'REALTIME_FALLBACK_URL']] as const) {
+    if (cleaned[url] !== undefined) continue;
+    const orphan = [`${stage}_FALLBACK_API_KEY`, `${stage}_FALLBACK_MODEL`].find((v) => cleaned[v] !== undefined);
+    if (orphan) throw new ConfigError(`Invalid configuration: ${orphan} is set but ${url} is not: set ${url} to the fallback server, or unset ${orphan}`);
+  }
   // The built-in local provider only when no provider at all is configured (a partial setup, say
   // only STT_BASE_URL, must not be silently replaced by the fake).
   const localProvider = [
@@ -175,15 +222,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     localProvider,
     providerKeySet: [e.OPENAI_API_KEY, e.STT_API_KEY, e.LLM_API_KEY, e.TTS_API_KEY, e.REALTIME_API_KEY].some((v) => v !== undefined),
-    stt: { baseURL: e.STT_BASE_URL ?? baseURL, apiKey: e.STT_API_KEY ?? apiKey, model: e.STT_MODEL },
-    llm: { baseURL: e.LLM_BASE_URL ?? baseURL, apiKey: e.LLM_API_KEY ?? apiKey, model: e.LLM_MODEL },
-    tts: { baseURL: e.TTS_BASE_URL ?? baseURL, apiKey: e.TTS_API_KEY ?? apiKey, model: e.TTS_MODEL },
+    stt: {
+      baseURL: e.STT_BASE_URL ?? baseURL, apiKey: e.STT_API_KEY ?? apiKey, model: e.STT_MODEL, timeoutMs: e.STT_TIMEOUT_MS,
+      fallback: fallbackOf(e.STT_FALLBACK_BASE_URL, e.STT_FALLBACK_API_KEY, e.STT_FALLBACK_MODEL),
+    },
+    llm: {
+      baseURL: e.LLM_BASE_URL ?? baseURL, apiKey: e.LLM_API_KEY ?? apiKey, model: e.LLM_MODEL, timeoutMs: e.LLM_TIMEOUT_MS,
+      fallback: fallbackOf(e.LLM_FALLBACK_BASE_URL, e.LLM_FALLBACK_API_KEY, e.LLM_FALLBACK_MODEL),
+    },
+    tts: {
+      baseURL: e.TTS_BASE_URL ?? baseURL, apiKey: e.TTS_API_KEY ?? apiKey, model: e.TTS_MODEL, timeoutMs: e.TTS_TIMEOUT_MS,
+      fallback: fallbackOf(e.TTS_FALLBACK_BASE_URL, e.TTS_FALLBACK_API_KEY, e.TTS_FALLBACK_MODEL),
+    },
     realtime: {
       url: e.REALTIME_URL ?? realtimeDefault,
       apiKey: e.REALTIME_API_KEY ?? apiKey,
       model: e.REALTIME_MODEL,
       dialect: e.REALTIME_DIALECT,
+      fallback: e.REALTIME_FALLBACK_URL
+        ? { url: e.REALTIME_FALLBACK_URL, apiKey: e.REALTIME_FALLBACK_API_KEY ?? NO_KEY, model: e.REALTIME_FALLBACK_MODEL }
+        : null,
     },
+    circuit: { failureThreshold: e.PROVIDER_CIRCUIT_FAILURES, openMs: e.PROVIDER_CIRCUIT_OPEN_MS },
     extraVoices: e.EXTRA_VOICES,
     callTtlS: e.CALL_TTL_S,
     clientSecretTtlS: e.CLIENT_SECRET_TTL_S,
@@ -210,6 +270,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : null,
     },
   };
+}
+
+function fallbackOf(baseURL: string | undefined, apiKey: string | undefined, model: string | undefined): FallbackEndpoint | null {
+  return baseURL ? { baseURL, apiKey: apiKey ?? NO_KEY, model } : null;
 }
 
 function trustProxyOf(v: string | undefined): Config['trustProxy'] {

@@ -15,7 +15,8 @@ import { abortable } from '../src/core/abortable';
 import { ToolCallAccumulator, type CompletedToolCall } from '../src/core/tool-call-accumulator';
 import { jobId } from '../src/adapters/queues';
 import { WriteBatch, functionCallItemId } from '../src/adapters/output-stream';
-import { describeError, withRetries } from '../src/adapters/retry';
+import { describeError } from '../src/adapters/retry';
+import { failedOn, type Attempt, type ProviderName } from '../src/adapters/failover';
 import { runToolCall } from '../src/tools/executor';
 import { toolHandlerFor } from '../src/tools/tool-handler';
 import type { Redactor } from '../src/core/redact';
@@ -57,6 +58,8 @@ class LlmTurn {
   /** output_filter.speech: what the agent says is masked before TTS and the client (whole sentences). */
   private readonly speechRedact: Redactor | null;
   private shownChars = 0;
+  /** The provider that gave the last round (for the stage log). */
+  private provider: ProviderName = 'primary';
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -84,17 +87,20 @@ class LlmTurn {
         // A resumed round restarts where it began: what the new stream repeats of the text
         // already sent is skipped, what differs follows it (textDelta).
         const roundStart = round === firstRound ? resumeAt : this.text.length;
-        const result = await withRetries(() => this.stream(messages, allowTools, roundStart), {
+        const { value: result, provider } = await deps.providers.llm.run((a) => this.stream(messages, allowTools, roundStart, a), {
           signal: ctx.signal,
-          onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }),
+          onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error), provider: r.provider }),
+          onFailover: (f) => ctx.log('retry', { failover: true, provider: 'fallback', error: describeError(f.error), spoken_chars: this.text.length }),
         });
+        this.provider = provider;
         usage = result.usage ?? usage;
         if (result.toolCalls.length === 0) break;
         await this.runTools(round, result.toolCalls, messages);
       }
     } catch (err) {
       if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', { text_chars: this.text.length }, Date.now() - ctx.startedAt));
-      await ctx.log('failed', { error: describeError(err) }, Date.now() - ctx.startedAt);
+      this.provider = failedOn(err) ?? this.provider;
+      await ctx.log('failed', { error: describeError(err), provider: this.provider }, Date.now() - ctx.startedAt);
       await this.fallback(describeError(err));
       return;
     }
@@ -128,16 +134,23 @@ class LlmTurn {
     return [{ role: 'system', content: instructions }, ...history.map((h) => h.message as unknown as ChatMessage)];
   }
 
-  /** One streamed completion. Text is forwarded as it comes; a retry after partial output resumes by offset at the gateway. */
-  private async stream(messages: ChatMessage[], allowTools: boolean, roundStart: number) {
-    const { deps, d, ctx, call } = this;
+  /**
+   * One streamed completion. Text is forwarded as it comes; a retry after partial output resumes by
+   * offset at the gateway. On the fallback, once words of this answer were said (the primary's
+   * stream broke mid-answer), it is not restarted: the fallback is told what the caller already
+   * heard and asked to continue from there (continuation()).
+   */
+  private async stream(messages: ChatMessage[], allowTools: boolean, roundStart: number, a: Attempt) {
+    const { d, call } = this;
     const s = call.session;
+    const continuing = a.provider.name === 'fallback' && this.text.length > roundStart;
+    if (continuing) messages = this.continuation(messages);
     const tools = allowTools && s.tools.length > 0 && s.tool_choice !== 'none' ? s.tools.map(toChatTool) : undefined;
     const maxTokens = d.overrides?.max_output_tokens ?? s.max_response_output_tokens;
     const toolChoice = typeof s.tool_choice === 'string' ? s.tool_choice : { type: 'function' as const, function: { name: s.tool_choice.name } };
-    const stream = await deps.providers.llm.chat.completions.create(
+    const stream = await a.provider.client.chat.completions.create(
       {
-        model: s.model,
+        model: a.provider.model ?? s.model,
         messages,
         stream: true,
         stream_options: { include_usage: true },
@@ -145,27 +158,48 @@ class LlmTurn {
         ...(maxTokens !== 'inf' ? { max_completion_tokens: maxTokens } : {}),
         ...(tools ? { tools, tool_choice: toolChoice } : {}),
       },
-      { signal: ctx.signal },
+      { signal: a.signal },
     );
     const acc = new ToolCallAccumulator();
     let usage: Record<string, number> | undefined;
-    // Where this attempt's text lands in the answer: the round's start, moved if a retry diverges.
-    const at = { base: roundStart };
+    // Where this attempt's text lands in the answer: the round's start, moved if a retry diverges
+    // (a continuation lands after everything said, joined by `join`).
+    const at = { base: continuing ? this.text.length : roundStart, join: continuing };
     let roundText = '';
-    for await (const chunk of abortable(stream, ctx.signal)) {
+    for await (const chunk of abortable(stream, a.signal)) {
       if (chunk.usage) usage = { input_tokens: chunk.usage.prompt_tokens, output_tokens: chunk.usage.completion_tokens, total_tokens: chunk.usage.total_tokens };
       const delta = chunk.choices[0]?.delta;
       if (!delta) continue;
+      if (delta.tool_calls || delta.content) a.firstByte();
       if (delta.tool_calls) for (const tc of delta.tool_calls) acc.push(tc);
       if (delta.content) {
         roundText += delta.content;
-        await this.textDelta(at, roundText, delta.content);
+        await this.textDelta(at, roundText, delta.content, a.provider.name);
       }
     }
     return { toolCalls: acc.finish(), usage };
   }
 
-  private async textDelta(pos: { base: number }, roundText: string, piece: string) {
+  /**
+   * The primary broke off mid-answer: the fallback gets the answer so far in its instructions (not
+   * as a trailing assistant message, which many chat templates of self-hosted servers reject).
+   */
+  private continuation(messages: ChatMessage[]): ChatMessage[] {
+    const [system, ...rest] = messages;
+    const note =
+      `\n\nYour answer to the last message was cut off; the caller already heard this part of it: "${this.text.trim()}". ` +
+      'Continue the answer from exactly where it stopped. Do not repeat any of it and do not start over.';
+    return [{ role: 'system', content: `${String(system?.content ?? '')}${note}` }, ...rest];
+  }
+
+  private async textDelta(pos: { base: number; join?: boolean }, roundText: string, piece: string, provider: ProviderName = 'primary') {
+    if (pos.join) {
+      // A continuation is appended to what was said, with a space unless it brings its own.
+      pos.join = false;
+      const sep = /\s$/.test(this.text) || /^[\s,.;:!?]/.test(piece) ? '' : ' ';
+      pos.base += sep.length;
+      piece = sep + piece;
+    }
     const offset = pos.base + roundText.length - piece.length;
     if (offset < this.text.length) {
       // A retried stream (after a dropped one) repeats text already sent: skip what we have. If it
@@ -184,7 +218,7 @@ class LlmTurn {
     }
     if (!this.firstOutputLogged) {
       this.firstOutputLogged = true;
-      this.writes.add(this.ctx.log('first_output', {}, Date.now() - this.ctx.startedAt));
+      this.writes.add(this.ctx.log('first_output', { provider }, Date.now() - this.ctx.startedAt));
     }
     const at = this.text.length;
     this.text += piece;
@@ -261,7 +295,7 @@ class LlmTurn {
     }
     await this.writes.flush();
     await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text, sentences: this.seq, usage });
-    await ctx.log('completed', { response_text: text, sentences: this.seq, ...(usage ? { usage } : {}) }, Date.now() - ctx.startedAt);
+    await ctx.log('completed', { response_text: text, sentences: this.seq, provider: this.provider, ...(usage ? { usage } : {}) }, Date.now() - ctx.startedAt);
   }
 
   /** The turn failed for good: the caller hears the business's fallback message, and the call goes on. */

@@ -9,6 +9,7 @@ import type { Logger } from '../src/logger';
 import { createProviders, type Providers } from '../src/adapters/providers';
 import { createWorker } from '../src/adapters/queues';
 import { WorkerHeartbeat } from '../src/adapters/worker-heartbeats';
+import { CircuitPublisher } from '../src/adapters/provider-circuits';
 import { serveWorkerMetrics } from '../src/metrics/worker-endpoint';
 import { exitOnStartupFailure } from '../src/startup-exit';
 import { StageLog } from '../src/adapters/stage-log';
@@ -55,11 +56,15 @@ export async function startWorkers(config: Config, log: Logger, stages: Stage[])
   });
   // Every host's /readyz counts this process's workers from here (DESIGN.md §12).
   const heartbeat = await WorkerHeartbeat.start(deps.redis, deps.keys, stages, (err) => log.warn({ err: err.message }, 'worker heartbeat failed'));
+  // After the heartbeat: /readyz drops circuit entries of processes it does not see alive.
+  const breakers = Object.fromEntries(stages.map((s) => [s, deps.providers[s].breaker]));
+  const circuits = await CircuitPublisher.start(deps.redis, deps.keys, heartbeat.instance, breakers, (err) => log.warn({ err: err.message }, 'circuit state not published'));
   return {
     workers,
     counts: () => Object.fromEntries(stages.map((s, i) => [s, workers[i]!.isRunning() ? 1 : 0])),
     async close() {
       await heartbeat.stop(); // no longer offered as live while in-flight jobs finish
+      await circuits.stop();
       await Promise.all(workers.map((w) => w.close()));
       await deps.close();
     },

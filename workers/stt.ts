@@ -10,7 +10,8 @@ import type { CallRecord } from '../src/contracts/call';
 import type { EarlySttJob, SttJob } from '../src/contracts/jobs';
 import { bytesToPcm16 } from '../src/core/audio/pcm';
 import { encodeWav } from '../src/core/audio/formats';
-import { describeError, withRetries } from '../src/adapters/retry';
+import { describeError } from '../src/adapters/retry';
+import { failedOn, type Attempt, type ProviderName } from '../src/adapters/failover';
 import { TurnJobs } from '../src/adapters/turn-jobs';
 import { Utterances, type EarlyResult } from '../src/adapters/utterances';
 import { beginJob, isAbort } from './job-context';
@@ -50,16 +51,21 @@ export function createSttProcessor(deps: WorkerDeps) {
       await ctx.log('started', { audio_ms: d.audio_ms, queue_wait_ms: ctx.startedAt - job.timestamp });
       const early = d.early_id ? await utterances.early(d.call_id, d.early_id, EARLY_WAIT_S, ctx.signal) : null;
       let text: string;
+      let provider: ProviderName | undefined;
       try {
-        text =
-          early ??
-          (await withRetries(() => transcribe(deps, call, bytes, ctx.signal), {
+        if (early !== null) text = early;
+        else {
+          const r = await deps.providers.stt.run((a) => transcribe(call, bytes, a, deps.config.stt.model), {
             signal: ctx.signal,
-            onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }),
-          }));
+            onRetry: (r) => ctx.log('retry', { retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error), provider: r.provider }),
+            onFailover: (f) => ctx.log('retry', { failover: true, provider: 'fallback', error: describeError(f.error) }),
+          });
+          text = r.value;
+          provider = r.provider;
+        }
       } catch (err) {
         if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', {}, Date.now() - ctx.startedAt));
-        await ctx.log('failed', { error: describeError(err) }, Date.now() - ctx.startedAt);
+        await ctx.log('failed', { error: describeError(err), provider: failedOn(err) ?? null }, Date.now() - ctx.startedAt);
         await deps.output.write(d.call_id, { kind: 'transcript_failed', turn_id: d.turn_id, item_id: d.user_item_id, error: describeError(err) });
         // The caller still gets an answer: the LLM turn runs with the fallback (no user text).
         if (d.respond) await deps.output.write(d.call_id, { kind: 'turn_failed', turn_id: d.turn_id, stage: 'stt', error: describeError(err) });
@@ -76,7 +82,7 @@ export function createSttProcessor(deps: WorkerDeps) {
       const shown = await deps.filters.redactText(d.call_id, text);
       await deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text: shown });
       await utterances.drop(d.call_id, d.turn_id);
-      await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms, ...(early !== null ? { early: true } : {}) }, Date.now() - ctx.startedAt);
+      await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms, ...(early !== null ? { early: true } : { provider }) }, Date.now() - ctx.startedAt);
       await respond(text);
     } finally {
       ctx.release();
@@ -84,27 +90,33 @@ export function createSttProcessor(deps: WorkerDeps) {
   };
 }
 
-/** One transcription request: the utterance as WAV, with the session's model, language and prompt. */
-async function transcribe(deps: WorkerDeps, call: CallRecord, pcm: Buffer, signal?: AbortSignal): Promise<string> {
+/** One transcription request: the utterance as WAV, with the session's model (or the fallback's own), language and prompt. */
+async function transcribe(call: CallRecord, pcm: Buffer, a: Attempt, defaultModel: string): Promise<string> {
   const t = call.session.input_audio_transcription;
-  const res = await deps.providers.stt.audio.transcriptions.create(
+  const res = await a.provider.client.audio.transcriptions.create(
     {
       file: await toFile(encodeWav(bytesToPcm16(pcm), 16_000), 'utterance.wav', { type: 'audio/wav' }),
-      model: t?.model ?? deps.config.stt.model,
+      model: a.provider.model ?? t?.model ?? defaultModel,
       ...(t?.language ? { language: t.language } : {}),
       ...(t?.prompt ? { prompt: t.prompt } : {}),
     },
-    signal ? { signal } : undefined,
+    { signal: a.signal },
   );
   return res.text.trim();
 }
 
-/** One attempt, no retries: if it fails, the turn's own STT job transcribes (and retries) itself. */
+/**
+ * One attempt, no retries: if it fails, the turn's own STT job transcribes (and retries) itself.
+ * It still goes where the circuit says, and a failed primary is tried once on the fallback.
+ */
 async function transcribeEarly(deps: WorkerDeps, utterances: Utterances, d: EarlySttJob): Promise<void> {
   const [call, bytes] = await Promise.all([deps.calls.get(d.call_id), utterances.get(d.call_id, d.early_id)]);
   let result: EarlyResult;
   try {
-    result = call && bytes ? { text: await transcribe(deps, call, bytes) } : { error: 'call or audio gone' };
+    result =
+      call && bytes
+        ? { text: (await deps.providers.stt.run((a) => transcribe(call, bytes, a, deps.config.stt.model), { signal: new AbortController().signal, maxRetries: 0 })).value }
+        : { error: 'call or audio gone' };
   } catch (err) {
     result = { error: describeError(err) };
   }

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { TtsJob } from '../src/contracts/jobs';
-import { describeError, withRetries } from '../src/adapters/retry';
+import { describeError } from '../src/adapters/retry';
+import { failedOn, type ProviderName } from '../src/adapters/failover';
 import { WriteBatch } from '../src/adapters/output-stream';
 import { abortable } from '../src/core/abortable';
 import { beginJob, isAbort } from './job-context';
@@ -32,58 +33,67 @@ export function createTtsProcessor(deps: WorkerDeps) {
       const cacheKey = d.fallback ? fallbackKey(deps, call.business_id, call.session.voice, call.session.speed, d.text) : null;
       const spoken: Buffer[] = [];
       let cachedAfter: string | null = null;
-      await withRetries(
-        async () => {
-          spoken.length = 0;
-          const res = await deps.providers.tts.audio.speech.create(
-            {
-              model: deps.config.tts.model,
-              voice: call.session.voice as 'nova',
-              input: d.text,
-              response_format: 'pcm',
-              ...(call.session.speed !== undefined ? { speed: call.session.speed } : {}),
-            },
-            { signal: ctx.signal },
-          );
-          if (!res.body) throw new Error('speech response has no body');
-          // Offsets restart at 0 on a retry: the gateway keeps what it already sent.
-          let offset = 0;
-          let carry: Buffer | null = null;
-          for await (const chunk of abortable(res.body as unknown as AsyncIterable<Uint8Array>, ctx.signal)) {
-            let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-            if (carry) {
-              buf = Buffer.concat([carry, buf]);
-              carry = null;
+      let provider: ProviderName | null = null;
+      await deps.providers.tts
+        .run(
+          async (a) => {
+            spoken.length = 0;
+            const res = await a.provider.client.audio.speech.create(
+              {
+                model: a.provider.model ?? deps.config.tts.model,
+                voice: call.session.voice as 'nova',
+                input: d.text,
+                response_format: 'pcm',
+                ...(call.session.speed !== undefined ? { speed: call.session.speed } : {}),
+              },
+              { signal: a.signal },
+            );
+            if (!res.body) throw new Error('speech response has no body');
+            // Offsets restart at 0 on a retry (or on the fallback): the gateway keeps what it already sent.
+            let offset = 0;
+            let carry: Buffer | null = null;
+            for await (const chunk of abortable(res.body as unknown as AsyncIterable<Uint8Array>, a.signal)) {
+              a.firstByte();
+              let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+              if (carry) {
+                buf = Buffer.concat([carry, buf]);
+                carry = null;
+              }
+              if (buf.length % 2 === 1) {
+                carry = Buffer.from(buf.subarray(buf.length - 1));
+                buf = buf.subarray(0, buf.length - 1);
+              }
+              if (buf.length === 0) continue;
+              if (offset === 0 && sent === 0) writes.add(ctx.log('first_output', { seq: d.seq, provider: a.provider.name }, Date.now() - ctx.startedAt));
+              // Chunks go out without a round trip each (one connection keeps them in order).
+              writes.add(deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset }, buf));
+              if (cacheKey) spoken.push(Buffer.from(buf));
+              offset += buf.length;
+              sent = Math.max(sent, offset);
             }
-            if (buf.length % 2 === 1) {
-              carry = Buffer.from(buf.subarray(buf.length - 1));
-              buf = buf.subarray(0, buf.length - 1);
-            }
-            if (buf.length === 0) continue;
-            if (offset === 0 && sent === 0) writes.add(ctx.log('first_output', { seq: d.seq }, Date.now() - ctx.startedAt));
-            // Chunks go out without a round trip each (one connection keeps them in order).
-            writes.add(deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset }, buf));
-            if (cacheKey) spoken.push(Buffer.from(buf));
-            offset += buf.length;
-            sent = Math.max(sent, offset);
-          }
-        },
-        { signal: ctx.signal, onRetry: (r) => ctx.log('retry', { seq: d.seq, retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error) }) },
-      ).catch(async (err: unknown) => {
-        // TTS is down: the fallback message can still be heard from its last good synthesis.
-        const cached = cacheKey && !isAbort(err, ctx.signal) ? await deps.redis.getBuffer(cacheKey) : null;
-        if (!cached) throw err;
-        writes.add(deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset: 0 }, cached));
-        sent = Math.max(sent, cached.length);
-        cachedAfter = describeError(err);
-      });
+          },
+          {
+            signal: ctx.signal,
+            onRetry: (r) => ctx.log('retry', { seq: d.seq, retry: r.retry, delay_ms: r.delayMs, error: describeError(r.error), provider: r.provider }),
+            onFailover: (f) => ctx.log('retry', { seq: d.seq, failover: true, provider: 'fallback', error: describeError(f.error) }),
+          },
+        )
+        .then((r) => void (provider = r.provider))
+        .catch(async (err: unknown) => {
+          // TTS is down: the fallback message can still be heard from its last good synthesis.
+          const cached = cacheKey && !isAbort(err, ctx.signal) ? await deps.redis.getBuffer(cacheKey) : null;
+          if (!cached) throw err;
+          writes.add(deps.output.write(d.call_id, { kind: 'audio', turn_id: d.turn_id, seq: d.seq, offset: 0 }, cached));
+          sent = Math.max(sent, cached.length);
+          cachedAfter = describeError(err);
+        });
       if (cacheKey && spoken.length > 0) writes.add(deps.redis.set(cacheKey, Buffer.concat(spoken), 'EX', FALLBACK_CACHE_TTL_S));
       await writes.flush();
       await deps.output.write(d.call_id, { kind: 'audio_done', turn_id: d.turn_id, seq: d.seq, bytes: sent });
-      await ctx.log('completed', { seq: d.seq, audio_ms: Math.round(sent / 48), ...(cachedAfter ? { cached_fallback_after: cachedAfter } : {}) }, Date.now() - ctx.startedAt);
+      await ctx.log('completed', { seq: d.seq, audio_ms: Math.round(sent / 48), provider, ...(cachedAfter ? { cached_fallback_after: cachedAfter } : {}) }, Date.now() - ctx.startedAt);
     } catch (err) {
       if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', { seq: d.seq }, Date.now() - ctx.startedAt));
-      await ctx.log('failed', { seq: d.seq, error: describeError(err) }, Date.now() - ctx.startedAt);
+      await ctx.log('failed', { seq: d.seq, error: describeError(err), provider: failedOn(err) ?? null }, Date.now() - ctx.startedAt);
       // Let the rest of the answer play; the gateway tells the client what could not be spoken.
       await deps.output.write(d.call_id, { kind: 'audio_done', turn_id: d.turn_id, seq: d.seq, bytes: sent, error: describeError(err) });
     } finally {

@@ -252,6 +252,8 @@ export class Keys {
   // operations
   /** Live worker processes: a sorted set of `<stage>|<instance>` scored by their last heartbeat (ms). */
   workerHeartbeats() { return `${this.prefix}:workers`; }
+  /** Each worker process's provider circuit states: a hash of `<stage>|<instance>` → JSON. */
+  providerCircuits() { return `${this.prefix}:provider-circuits`; }
 
   /** BullMQ prefix; braces keep each queue's keys in one cluster slot. */
   queuePrefix() { return `{${this.prefix}:q}`; }

@@ -9,6 +9,8 @@ import { retryDelayMs } from '../core/backoff';
 export interface RetryOptions {
   signal?: AbortSignal;
   maxRetries?: number;
+  /** Which errors are worth another attempt here (default: isRetryableProviderError). */
+  retryIf?: (err: unknown) => boolean;
   onRetry?: (info: { retry: number; delayMs: number; error: Error }) => void | Promise<void>;
 }
 
@@ -19,7 +21,7 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, o: Ret
       return await fn(retry + 1);
     } catch (err) {
       if (o.signal?.aborted) throw o.signal.reason ?? err;
-      if (retry >= maxRetries || !isRetryableProviderError(err)) throw err;
+      if (retry >= maxRetries || !(o.retryIf ?? isRetryableProviderError)(err)) throw err;
       const headers = (err as { headers?: Headers }).headers;
       const delayMs = retryDelayMs(retry, headers);
       await o.onRetry?.({ retry: retry + 1, delayMs, error: err as Error });

@@ -71,9 +71,13 @@ export class WorkerHeartbeat {
 
 /** Live worker processes per stage across every host; a stage with none is 0. */
 export async function liveWorkers(redis: Redis, keys: Keys): Promise<Record<Stage, number>> {
+  return countByStage(await liveMembers(redis, keys));
+}
+
+/** The `<stage>|<instance>` members seen within HEARTBEAT_STALE_MS. */
+export async function liveMembers(redis: Redis, keys: Keys): Promise<string[]> {
   const now = await redisNow(redis);
-  const members = await redis.zrangebyscore(keys.workerHeartbeats(), now - HEARTBEAT_STALE_MS, '+inf');
-  return countByStage(members);
+  return redis.zrangebyscore(keys.workerHeartbeats(), now - HEARTBEAT_STALE_MS, '+inf');
 }
 
 /** `<stage>|<instance>` members → processes per stage. */

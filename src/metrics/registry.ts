@@ -8,7 +8,7 @@
  * stage-metrics.ts); gauges that read Redis (queue depth, active calls) are bound to a gateway's
  * services in service-metrics.ts.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const processRegistry = new Registry();
 collectDefaultMetrics({ register: processRegistry, prefix: 'voice_agent_' });
@@ -94,6 +94,18 @@ export const stageMetrics = {
     help: 'The per-turn latency waterfall: time from end of speech to each mark (stt_done, llm_first_token, tts_first_audio, first_audio_sent, response_done).',
     labelNames: ['mark'] as const,
     buckets: LATENCY_BUCKETS,
+    registers,
+  }),
+  providerFailovers: new Counter({
+    name: 'voice_agent_provider_failover_total',
+    help: 'Requests that failed on a stage’s primary provider and were made on its fallback (stage: stt, llm, tts, realtime).',
+    labelNames: ['stage'] as const,
+    registers,
+  }),
+  providerCircuit: new Gauge({
+    name: 'voice_agent_provider_circuit_state',
+    help: 'This process’s circuit in front of each stage’s primary provider: 0 closed, 1 half-open, 2 open (only stages with a fallback).',
+    labelNames: ['stage'] as const,
     registers,
   }),
   turns: new Counter({

@@ -29,7 +29,8 @@ export function observeStageEntry(e: StageLogEntry, readLog?: ReadCallLog): void
         if (ms !== null) m.firstOutput.observe({ stage: e.stage }, seconds(ms));
         break;
       case 'retry':
-        m.retries.inc({ stage: e.stage });
+        // A switch to the fallback provider is counted where it happens (provider_failover_total).
+        if (d.failover !== true) m.retries.inc({ stage: e.stage });
         break;
       case 'failed':
         m.failures.inc({ stage: e.stage });

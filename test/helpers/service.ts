@@ -38,6 +38,8 @@ export interface ServiceOptions {
    * Default: the test project's (the `cluster` project runs its files on the test cluster).
    */
   redisClusterNodes?: string[];
+  /** Adjusts the config once it points at the fake (say, a refused primary). */
+  configure?: (c: Config) => Config;
 }
 
 export async function startService(o: ServiceOptions = {}): Promise<TestService> {
@@ -45,7 +47,8 @@ export async function startService(o: ServiceOptions = {}): Promise<TestService>
   const fake = await startFakeOpenAI(o.fake);
   const redisEnv = o.redisClusterNodes ? (o.redisClusterNodes.length ? { REDIS_CLUSTER_NODES: o.redisClusterNodes.join(',') } : {}) : testRedisEnv();
   const base = loadConfig({ REDIS_PREFIX: prefix, ADMIN_API_KEY: ADMIN_KEY, PORT: '0', LOG_LEVEL: 'silent', ...redisEnv, ...o.env });
-  const config = withProviderBaseUrl({ ...base, localProvider: false }, fake.url);
+  const pointed = withProviderBaseUrl({ ...base, localProvider: false }, fake.url);
+  const config = o.configure ? o.configure(pointed) : pointed;
   const log = createLogger(config.logLevel);
   const workers = await startWorkers(config, log, o.workers === false ? [] : config.workers);
   const services = await createServices(config, log, () => workers.counts());

@@ -55,3 +55,39 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ADMIN_API_KEY_FILE: join(dir, 'missing') })).toThrow(/ADMIN_API_KEY_FILE/);
   });
 });
+
+describe('provider failover configuration', () => {
+  it('has no fallback by default, and the stage timeouts and circuit of DESIGN.md §8', () => {
+    const c = loadConfig({});
+    expect([c.stt.fallback, c.llm.fallback, c.tts.fallback, c.realtime.fallback]).toEqual([null, null, null, null]);
+    expect([c.stt.timeoutMs, c.llm.timeoutMs, c.tts.timeoutMs]).toEqual([10_000, 8_000, 5_000]);
+    expect(c.circuit).toEqual({ failureThreshold: 3, openMs: 30_000 });
+  });
+
+  it('reads a fallback per stage; its model defaults to the primary request’s and the primary key is never reused', () => {
+    const c = loadConfig({
+      OPENAI_API_KEY: 'sk-primary',
+      LLM_FALLBACK_BASE_URL: 'http://backup:8000/v1',
+      LLM_FALLBACK_MODEL: 'llama-3.1-8b',
+      TTS_FALLBACK_BASE_URL: 'http://tts-backup/v1',
+      TTS_FALLBACK_API_KEY: 'sk-other',
+      REALTIME_FALLBACK_URL: 'wss://rt-backup/v1/realtime',
+    });
+    expect(c.llm.fallback).toEqual({ baseURL: 'http://backup:8000/v1', apiKey: 'none', model: 'llama-3.1-8b' });
+    expect(c.tts.fallback).toEqual({ baseURL: 'http://tts-backup/v1', apiKey: 'sk-other', model: undefined });
+    expect(c.realtime.fallback).toEqual({ url: 'wss://rt-backup/v1/realtime', apiKey: 'none', model: undefined });
+    expect(c.stt.fallback).toBeNull();
+  });
+
+  it('rejects a bad fallback URL, a bad timeout, and a fallback key without its server, naming the variable', () => {
+    expect(() => loadConfig({ STT_FALLBACK_BASE_URL: 'not a url' })).toThrow(/STT_FALLBACK_BASE_URL/);
+    expect(() => loadConfig({ REALTIME_FALLBACK_URL: 'http://x' })).toThrow(/REALTIME_FALLBACK_URL=.*ws:\/\//);
+    expect(() => loadConfig({ TTS_TIMEOUT_MS: 'soon' })).toThrow(/TTS_TIMEOUT_MS/);
+    expect(() => loadConfig({ LLM_FALLBACK_API_KEY: 'sk-x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ LLM_FALLBACK_API_KEY: 'sk-x' })).toThrow(/LLM_FALLBACK_API_KEY is set but LLM_FALLBACK_BASE_URL is not/);
+  });
+
+  it('takes a shorter circuit for tests and small deployments', () => {
+    expect(loadConfig({ PROVIDER_CIRCUIT_FAILURES: '5', PROVIDER_CIRCUIT_OPEN_MS: '200' }).circuit).toEqual({ failureThreshold: 5, openMs: 200 });
+  });
+});

@@ -20,7 +20,9 @@ import { PlayedAudioTracker } from './played-audio';
 import { bytesPerMs, chainedFallbackSession, clientSession, pickUpstream, upstreamSessionPatch } from './session-map';
 import { RealtimeStageLog } from './stage-events';
 import { ToolRunner } from './tool-runner';
-import { UpstreamConnectError, UpstreamConnection } from './upstream';
+import { UpstreamConnectError, type UpstreamConnection } from './upstream';
+import { connectUpstream } from './upstream-failover';
+import type { ProviderName } from '../../adapters/failover';
 
 const INJECTION_TIMEOUT_MS = 10_000;
 
@@ -84,20 +86,20 @@ export class RealtimeCall implements CallDriver {
   async start(): Promise<void> {
     const started = Date.now();
     const rt = this.s.config.realtime;
-    const upstream = new UpstreamConnection(
-      { url: rt.url, model: this.session.model, apiKey: rt.apiKey, dialect: rt.dialect },
-      { onEvent: (e) => this.onUpstreamEvent(e), onDrop: (code, reason) => void this.upstreamFailed('drop', `closed with code ${code}${reason ? ` (${reason})` : ''}`) },
-    );
+    const handlers = { onEvent: (e: UpstreamEvent) => this.onUpstreamEvent(e), onDrop: (code: number, reason: string) => void this.upstreamFailed('drop', `closed with code ${code}${reason ? ` (${reason})` : ''}`) };
+    let provider: ProviderName;
     try {
-      await upstream.connect();
-      this.upstream = upstream;
-      await this.inject(upstream);
+      // A refused primary is tried on REALTIME_FALLBACK_URL first (upstream-failover.ts).
+      const connected = await connectUpstream(this.s.config, this.session.model, handlers, (err) => this.stage.failover(err.message));
+      provider = connected.provider;
+      this.upstream = connected.upstream;
+      await this.inject(connected.upstream);
     } catch (err) {
-      upstream.close();
+      this.upstream?.close();
       this.upstream = null;
       return this.upstreamFailed('connect', (err as Error).message, err instanceof UpstreamConnectError ? err : undefined);
     }
-    this.stage.sessionSet(Date.now() - started, { model: this.session.model, voice: this.session.voice, dialect: rt.dialect, tools: this.session.tools.length });
+    this.stage.sessionSet(Date.now() - started, { model: this.session.model, voice: this.session.voice, dialect: rt.dialect, tools: this.session.tools.length, provider });
     this.announced = true;
     this.host.send(inputEvents.sessionCreated(clientSession(this.session, this.call.id)));
     this.host.send(inputEvents.conversationCreated(this.conversationId));

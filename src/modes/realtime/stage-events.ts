@@ -40,6 +40,11 @@ export class RealtimeStageLog {
     this.write('completed', { step: 'call_action', response_id: responseId, ...data });
   }
 
+  /** The primary upstream refused the connection: the fallback is tried next (DESIGN.md §8). */
+  failover(error: string): void {
+    this.write('retry', { step: 'upstream', failover: true, provider: 'fallback', error }, null, null);
+  }
+
   upstreamFailed(data: Record<string, unknown>): void {
     this.write('failed', { step: 'upstream', ...data });
   }
