@@ -16,6 +16,7 @@ import { inputEvents, negotiateDialect, parseClientEvent, parseSubprotocolHeader
 import { ApiError } from '../../errors';
 import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
 import { CallGuard, type GuardError } from '../../security/call-limits';
+import { admitEventText } from '../../security/call-text-budget';
 import { createCall } from '../call-factory';
 import { CallHost, liveCalls } from '../sessions/call-host';
 import type { Services } from '../services';
@@ -137,6 +138,15 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
       if (bad) return reject(bad);
     } else if (e.type === 'session.update' && e.session.input_audio_format) {
       guard.setFormat(e.session.input_audio_format);
+    } else if (e.type === 'conversation.item.create' || e.type === 'response.create') {
+      // POST /events' text caps (item size, the call's budget in Redis), checked in the event's turn.
+      return drive(
+        host.run(async (d) => {
+          const bad = await admitEventText(s.redis, s.keys, call.id, e, s.limits.content, s.config.callTtlS);
+          if (bad) return host.send(inputEvents.error({ type: 'invalid_request_error', ...bad, ...(e.event_id ? { event_id: e.event_id } : {}) }));
+          await d.onClientEvent(e);
+        }),
+      );
     }
     drive(host.clientEvent(e));
   });
