@@ -210,6 +210,10 @@ export class CallSessions {
     if (call.status === 'ended') throw ApiError.conflict(`Call '${callId}' has ended.`, 'call_ended');
     const business = await this.s.businesses.get(call.business_id);
     if (!business) throw ApiError.notFound('business', call.business_id);
+    // One driver per call: a connection (WebSocket, Twilio) drives it here; HTTP does not take it over.
+    if (liveCalls(this.s).driving(callId)) {
+      throw ApiError.conflict(`Call '${callId}' is connected over a WebSocket or phone stream; send its events and audio there.`, 'call_connected');
+    }
     const owner = await this.ownership.claim(callId);
     if (owner) throw new CallDrivenElsewhere(callId, owner);
     const again = this.sessions.get(callId); // another request may have opened it meanwhile
