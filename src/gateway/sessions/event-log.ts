@@ -74,6 +74,18 @@ export class CallEventLog {
     await written;
   }
 
+  /** The Redis stream of a call's events. */
+  keyOf(callId: string): string {
+    return this.keys.callEvents(callId);
+  }
+
+  /** The wire events of a partly read entry not read yet (a resume between GA's .added and .done). */
+  async rest(callId: string, cursor: Cursor, dialect: Dialect): Promise<SseEvent[]> {
+    if (cursor.index < 0) return [];
+    const [entry] = await this.redis.xrange(this.keys.callEvents(callId), cursor.id, cursor.id);
+    return entry ? toSse(entry[0], decode(entry[1]), dialect, cursor.index) : [];
+  }
+
   /**
    * Entries after the cursor (the rest of a partly read entry first). With `blockMs` on a
    * dedicated connection, waits that long for new ones.
@@ -129,6 +141,6 @@ export class CallEventRecorder {
   }
 }
 
-function decode(fields: string[]): ServerEvent {
+export function decode(fields: string[]): ServerEvent {
   return JSON.parse(fields[1] ?? '{}') as ServerEvent;
 }
