@@ -110,7 +110,7 @@ export async function followSse(s: Services, req: FastifyRequest, reply: Fastify
   };
   /** Reads what is in the stream after `last` without blocking (the backlog, the rest at the end). */
   const drain = async () => {
-    for (;;) {
+    while (open) {
       const got = (await s.redis.xread('COUNT', 500, 'STREAMS', f.key, last)) as [string, StreamEntry[]][] | null;
       const entries = got?.[0]?.[1] ?? [];
       if (entries.length === 0) return;

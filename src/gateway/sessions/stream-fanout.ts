@@ -41,6 +41,7 @@ class StreamFollower {
   private async begin(): Promise<string> {
     const [newest] = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
     this.last = newest?.[0] ?? '0-0';
+    if (this.stopped) return this.last; // every subscriber left before it began
     this.conn = dedicatedConnection(this.redis);
     void this.loop();
     return this.last;
@@ -95,6 +96,11 @@ export class StreamFanout {
   /** Streams followed now (for tests and metrics). */
   get size(): number {
     return this.followers.size;
+  }
+
+  /** The streams followed now. */
+  keys(): string[] {
+    return [...this.followers.keys()];
   }
 
   close(): void {
