@@ -222,14 +222,15 @@ describe('revocation', () => {
     const other = await newCall(svc, 'open-chained');
     const events = readSse(`/v1/calls/${other.id}/events`, undefined, created.key);
     const logs = readSse(`/v1/calls/${other.id}/logs?follow=1`, undefined, created.key);
-    const admin = readSse(`/v1/calls/${other.id}/events`, (e) => e.type === 'conversation.item.created');
+    const admin = readSse(`/v1/calls/${other.id}/events?dialect=beta`, (e) => e.type === 'conversation.item.created');
     await expect.poll(() => sseRegistry(svc.services).readers(other.id, 'events')).toBe(2);
     expect((await svc.api(`/v1/businesses/open-chained/keys/${created.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await ws.closed).code).toBe(REVOKED_CODE);
-    await Promise.all([events, logs]);
+    await Promise.all([events, logs]); // both end by themselves
     // Streams opened with another key go on.
     expect(sseRegistry(svc.services).readers(other.id, 'events')).toBe(1);
-    await svc.api(`/v1/calls/${other.id}/events`, { method: 'POST', json: { type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] } } });
+    const posted = await svc.api(`/v1/calls/${other.id}/events`, { method: 'POST', json: { type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] } } });
+    expect(posted.status).toBe(202);
     expect((await admin).at(-1)!.type).toBe('conversation.item.created');
     await svc.api(`/v1/calls/${other.id}`, { method: 'DELETE' });
   });
