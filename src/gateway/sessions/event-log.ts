@@ -85,32 +85,6 @@ export class CallEventLog {
     const [entry] = await this.redis.xrange(this.keys.callEvents(callId), cursor.id, cursor.id);
     return entry ? toSse(entry[0], decode(entry[1]), dialect, cursor.index) : [];
   }
-
-  /**
-   * Entries after the cursor (the rest of a partly read entry first). With `blockMs` on a
-   * dedicated connection, waits that long for new ones.
-   */
-  async read(callId: string, cursor: Cursor, dialect: Dialect, o: { conn?: Redis; blockMs?: number } = {}): Promise<{ events: SseEvent[]; cursor: Cursor }> {
-    const key = this.keys.callEvents(callId);
-    const events: SseEvent[] = [];
-    if (cursor.index >= 0) {
-      const [entry] = await this.redis.xrange(key, cursor.id, cursor.id);
-      if (entry) events.push(...toSse(entry[0], decode(entry[1]), dialect, cursor.index));
-      cursor = { id: cursor.id, index: -1 };
-    }
-    const conn = o.conn ?? this.redis;
-    const got =
-      o.blockMs !== undefined && events.length === 0
-        ? await conn.xread('COUNT', 500, 'BLOCK', o.blockMs, 'STREAMS', key, cursor.id)
-        : await conn.xread('COUNT', 500, 'STREAMS', key, cursor.id);
-    for (const [, entries] of got ?? []) {
-      for (const [id, fields] of entries) {
-        events.push(...toSse(id, decode(fields), dialect));
-        cursor = { id, index: -1 };
-      }
-    }
-    return { events, cursor };
-  }
 }
 
 /**
