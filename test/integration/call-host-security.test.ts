@@ -158,19 +158,24 @@ describe('one live driver per call', () => {
     expect(((await (await svc.api(`/v1/calls/${call.id}`)).json()) as { status: string }).status).toBe('ended');
   });
 
-  it('a socket on another gateway replaces this one, and HTTP events on a connected call get 409', async () => {
+  it('a socket on another gateway replaces this one, and HTTP events on a connected call get 409 from either gateway', async () => {
     const peer = await startPeerGateway(svc);
     try {
       const call = await newCall(svc, 'open-chained');
       const here = await RealtimeClient.connect(`${svc.wsUrl}/v1/calls/${call.id}/stream?dialect=beta`, { key: ADMIN_KEY });
       await here.waitFor('session.created');
-      const refused = await svc.api(`/v1/calls/${call.id}/events`, { method: 'POST', json: { type: 'response.create' } });
-      expect(refused.status).toBe(409);
-      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('call_connected');
+      // HTTP events for a connected call, on either gateway, reach the connection's gateway and are refused there.
+      for (const api of [svc.api, peer.api]) {
+        const refused = await api(`/v1/calls/${call.id}/events`, { method: 'POST', json: { type: 'response.create' } });
+        expect(refused.status).toBe(409);
+        expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('call_connected');
+      }
       const there = await RealtimeClient.connect(`${peer.url.replace('http', 'ws')}/v1/calls/${call.id}/stream?dialect=beta`, { key: ADMIN_KEY });
       await there.waitFor('session.created');
       expect(await here.closed).toEqual({ code: REPLACED_CODE, reason: 'replaced' });
       expect(liveCalls(peer.services).of(call.id).filter((h) => !h.ended)).toHaveLength(1);
+      const moved = await svc.api(`/v1/calls/${call.id}/events`, { method: 'POST', json: { type: 'response.create' } });
+      expect(((await moved.json()) as { error: { code: string } }).error.code).toBe('call_connected');
       const from = there.events.length;
       there.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Moved.' }] } });
       await there.waitFor('conversation.item.created', from);

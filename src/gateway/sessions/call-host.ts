@@ -25,6 +25,7 @@ import { createDriver } from '../../modes/create-driver';
 import type { AudioSink, CallDriver, WireFrame } from '../../modes/driver';
 import type { Services } from '../services';
 import { CallEventLog, CallEventRecorder } from './event-log';
+import type { CallOwnership } from './ownership';
 
 /** How a call's events and its end reach the caller. */
 export interface CallTransport {
@@ -105,6 +106,8 @@ export class CallHost {
     this.heartbeat.unref();
     this.live.add(this);
     void s.hangups.announceDriver(o.call.id, this.id);
+    // HTTP requests for the call on other gateways are forwarded here from now on (ownership.ts).
+    void this.live.ownership?.take(o.call.id).catch(() => {});
   }
 
   get ended(): boolean {
@@ -203,7 +206,9 @@ export class CallHost {
       if (!o.replaced) await this.s.calls.end(this.call.id, reason);
       this.live.remove(this);
       this.o.onEnded?.(reason);
+      // A replaced host leaves the claim to its successor (on this gateway, the claim is the same).
       if (o.replaced) return;
+      void this.live.ownership?.release(this.call.id).catch(() => {});
       // A 'hangup' signal came from a publish: every gateway has heard it already.
       if (reason !== 'hangup') void this.s.hangups.publish(this.call.id);
     })();
@@ -215,6 +220,8 @@ export class CallHost {
 /** The live calls of one gateway process, and the ends still under way (graceful shutdown waits for them). */
 export class LiveCalls {
   readonly eventLog: CallEventLog;
+  /** The gateway's claims on calls (set by CallSessions, which keeps them fresh). */
+  ownership: CallOwnership | null = null;
   private readonly hosts = new Map<string, Set<CallHost>>();
   private readonly endings = new Set<Promise<void>>();
 
@@ -232,6 +239,11 @@ export class LiveCalls {
       if (h.id === hostId) h.armed = true;
       else if (h.armed) void h.giveWay();
     }
+  }
+
+  /** The calls with a live driver here. */
+  callIds(): string[] {
+    return [...this.hosts.keys()].filter((id) => this.driving(id));
   }
 
   /** The call has a live driver here (a host that has not begun ending). */

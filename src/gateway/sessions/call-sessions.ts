@@ -180,6 +180,7 @@ export class CallSessions {
     // Each session's host keeps its call's concurrent-call heartbeat and hears hang-ups itself.
     const every = Math.min(60_000, s.concurrency.staleMs / 4, Math.max(1_000, idleMs / 4));
     this.ownership = new CallOwnership(s.redis, s.keys, 3 * every);
+    liveCalls(s).ownership = this.ownership; // connections claim their calls too
     this.sweeper = setInterval(() => this.sweep(), every).unref();
   }
 
@@ -241,12 +242,15 @@ export class CallSessions {
 
   private sweep(): void {
     const now = Date.now();
-    const live: string[] = [];
+    const idle = new Set<string>();
     for (const session of this.sessions.values()) {
-      if (session.idleFor(now) > this.idleMs) void session.end('idle_timeout');
-      else live.push(session.call.id);
+      if (session.idleFor(now) > this.idleMs) {
+        idle.add(session.call.id);
+        void session.end('idle_timeout');
+      }
     }
-    void this.ownership.refresh(live).catch(() => {});
+    // Every call driven here keeps its claim: HTTP sessions and connections alike.
+    void this.ownership.refresh(liveCalls(this.s).callIds().filter((id) => !idle.has(id))).catch(() => {});
   }
 }
 
