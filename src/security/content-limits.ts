@@ -35,8 +35,9 @@ export function clientTexts(e: ClientEvent): { param: string; text: string }[] {
     const output = (item as { output?: unknown }).output;
     if (typeof output === 'string') out.push({ param: `${at}.output`, text: output });
   };
-  const ev = e as { type: string; item?: unknown; response?: { input?: unknown[]; instructions?: unknown } };
+  const ev = e as { type: string; item?: unknown; response?: { input?: unknown[]; instructions?: unknown }; session?: { instructions?: unknown } };
   if (ev.type === 'conversation.item.create' && ev.item) fromItem(ev.item, 'item');
+  if (ev.type === 'session.update' && typeof ev.session?.instructions === 'string') out.push({ param: 'session.instructions', text: ev.session.instructions });
   if (ev.type === 'response.create' && ev.response) {
     ev.response.input?.forEach((item, i) => fromItem(item, `response.input[${i}]`));
     if (typeof ev.response.instructions === 'string') out.push({ param: 'response.instructions', text: ev.response.instructions });

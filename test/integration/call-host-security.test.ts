@@ -250,6 +250,8 @@ describe('WebSocket size limits', () => {
     c.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(24_000 * 2 * 30).toString('base64') });
     c.send(text('x'.repeat(40_000), 'evt_big'));
     expect((await c.waitFor('error')).error).toMatchObject({ code: 'text_too_large', param: 'item.content[0].text', event_id: 'evt_big' });
+    c.send({ type: 'session.update', event_id: 'evt_instr', session: { instructions: 'i'.repeat(40_000) } });
+    expect((await c.waitFor((e) => e.type === 'error' && e.error.event_id === 'evt_instr')).error).toMatchObject({ code: 'text_too_large', param: 'session.instructions' });
     const saved = svc.services.limits.content.maxCallTextBytes;
     svc.services.limits.content.maxCallTextBytes = 100;
     try {
@@ -260,7 +262,7 @@ describe('WebSocket size limits', () => {
     } finally {
       svc.services.limits.content.maxCallTextBytes = saved;
     }
-    expect(c.events.filter((e) => e.type === 'error')).toHaveLength(2); // the 30 s append was fine
+    expect(c.events.filter((e) => e.type === 'error')).toHaveLength(3); // the 30 s append was fine
     c.ws.send('x'.repeat(5 * 1024 * 1024));
     expect((await c.closed).code).toBe(1009);
   });

@@ -146,7 +146,8 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
       if (bad) return reject(bad);
     } else if (e.type === 'session.update' && e.session.input_audio_format) {
       guard.setFormat(e.session.input_audio_format);
-    } else if (e.type === 'conversation.item.create' || e.type === 'response.create') {
+    }
+    if (e.type === 'conversation.item.create' || e.type === 'response.create' || (e.type === 'session.update' && e.session.instructions !== undefined)) {
       // POST /events' text caps (item size, the call's budget in Redis), checked in the event's turn.
       return drive(
         host.run(async (d) => {
