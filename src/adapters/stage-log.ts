@@ -75,10 +75,20 @@ export class StageLog {
     return entry;
   }
 
+  /** The Redis stream of a call's entries (followed live by GET /v1/calls/:id/logs?follow=1). */
+  keyOf(callId: string): string {
+    return this.keys.callLog(callId);
+  }
+
+  /** One stream entry's fields as the entry. */
+  static decode(fields: string[]): StageLogEntry {
+    return JSON.parse(fields[1] ?? '{}') as StageLogEntry;
+  }
+
   /** Entries after `afterId` (exclusive), oldest first, with their stream ids. */
   async read(callId: string, afterId = '-', count = 10_000): Promise<{ id: string; entry: StageLogEntry }[]> {
     const start = afterId === '-' ? '-' : `(${afterId}`;
     const rows = await this.redis.xrange(this.keys.callLog(callId), start, '+', 'COUNT', count);
-    return rows.map(([id, fields]) => ({ id, entry: JSON.parse(fields[1] ?? '{}') as StageLogEntry }));
+    return rows.map(([id, fields]) => ({ id, entry: StageLog.decode(fields) }));
   }
 }

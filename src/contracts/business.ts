@@ -62,7 +62,7 @@ export const LookupCustomerSettings = z
   .strict();
 export type LookupCustomerSettings = z.infer<typeof LookupCustomerSettings>;
 
-export const OVERRIDABLE = ['voice', 'instructions', 'temperature', 'tools', 'tool_choice', 'turn_detection', 'modalities', 'input_audio_format', 'output_audio_format', 'max_response_output_tokens', 'speed', 'input_audio_transcription'] as const;
+export const OVERRIDABLE = ['voice', 'instructions', 'temperature', 'tools', 'tool_choice', 'turn_detection', 'modalities', 'input_audio_format', 'output_audio_format', 'max_response_output_tokens', 'speed', 'input_audio_transcription', 'system_messages'] as const;
 
 export const BusinessInput = z
   .object({
@@ -73,7 +73,10 @@ export const BusinessInput = z
     fallback_message: z.string().min(1).max(1000).default("Sorry, I'm having trouble right now. One moment please."),
     output_filter: OutputFilter.default({ redact: [], patterns: [], speech: false }),
     limits: Limits.default({ max_concurrent_calls: 20, requests_per_minute: 120 }),
-    /** Session fields a call (POST /v1/calls or session.update) may change. */
+    /**
+     * Session fields a call (POST /v1/calls or session.update) may change; `system_messages`
+     * also lets clients add role-system conversation items (security/client-overrides.ts).
+     */
     allowed_overrides: z
       .array(z.enum(OVERRIDABLE))
       .default(['voice', 'instructions', 'temperature', 'turn_detection', 'input_audio_format', 'output_audio_format', 'modalities', 'input_audio_transcription']),

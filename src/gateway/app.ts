@@ -33,6 +33,7 @@ import { registerSecurity, SERVER_TIMEOUTS } from '../security';
 import { auditRoutes } from './routes/audit';
 import { callSessions } from './sessions/call-sessions';
 import { CallDrivenElsewhere, forwardToOwner } from './sessions/ownership';
+import { MAX_WS_MESSAGE_BYTES } from '../security/content-limits';
 
 export type App = FastifyInstance;
 export type RoutePlugin = (app: FastifyInstance, s: Services) => void | Promise<void>;
@@ -69,7 +70,7 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, {
     options: {
-      maxPayload: 16 * 1024 * 1024,
+      maxPayload: MAX_WS_MESSAGE_BYTES, // sized to the largest legal event (security/content-limits.ts)
       // Select `realtime` when offered, never the key entry (PROTOCOLS.md §1.1).
       handleProtocols: (protocols) => selectSubprotocol([...protocols]),
     },

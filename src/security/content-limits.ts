@@ -1,9 +1,11 @@
 /**
  * How much text a client may put into a call (DESIGN.md §6): one text item's size, and the total
  * text one call may store (items and instructions the client sends are kept for the call's TTL in
- * Redis). Pure checks; the HTTP events route applies them (the WebSocket driver: a follow-up).
+ * Redis). Pure checks; POST /v1/calls/:id/events and the WebSocket apply them to every event.
  */
 import type { ClientEvent } from '../contracts/realtime';
+import { AUDIO_FORMATS, bytesPerMs } from '../core/audio/formats';
+import { DEFAULT_CALL_LIMITS } from './call-limits';
 
 export interface ContentLimits {
   /** Characters in one text content part (conversation.item.create, response.create input). */
@@ -33,8 +35,9 @@ export function clientTexts(e: ClientEvent): { param: string; text: string }[] {
     const output = (item as { output?: unknown }).output;
     if (typeof output === 'string') out.push({ param: `${at}.output`, text: output });
   };
-  const ev = e as { type: string; item?: unknown; response?: { input?: unknown[]; instructions?: unknown } };
+  const ev = e as { type: string; item?: unknown; response?: { input?: unknown[]; instructions?: unknown }; session?: { instructions?: unknown } };
   if (ev.type === 'conversation.item.create' && ev.item) fromItem(ev.item, 'item');
+  if (ev.type === 'session.update' && typeof ev.session?.instructions === 'string') out.push({ param: 'session.instructions', text: ev.session.instructions });
   if (ev.type === 'response.create' && ev.response) {
     ev.response.input?.forEach((item, i) => fromItem(item, `response.input[${i}]`));
     if (typeof ev.response.instructions === 'string') out.push({ param: 'response.instructions', text: ev.response.instructions });
@@ -54,4 +57,19 @@ export function oversizedText(e: ClientEvent, limits: ContentLimits): ContentPro
 
 export function textBytes(e: ClientEvent): number {
   return clientTexts(e).reduce((n, t) => n + Buffer.byteLength(t.text), 0);
+}
+
+/**
+ * The largest WebSocket message the gateway reads (larger ones close the socket with 1009). The
+ * largest legal event is an input_audio_buffer.append of the longest frame the call guard admits
+ * (maxFrameMs, 30 s) in the widest format (pcm16, 24 kHz: 1.44 MB, 1.92 MB as base64); OpenAI
+ * allows 15 MiB appends, but anything past 30 s of audio is refused here anyway. 4 MiB leaves room
+ * for the JSON around it and for a text item at its cap (32 Ki characters, ≤ 6 bytes each escaped).
+ */
+export const MAX_WS_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** Base64 bytes of the longest audio frame a call admits, in its widest format (checked against MAX_WS_MESSAGE_BYTES in tests). */
+export function largestAppendBytes(maxFrameMs = DEFAULT_CALL_LIMITS.maxFrameMs): number {
+  const raw = Math.max(...AUDIO_FORMATS.map((f) => bytesPerMs(f))) * maxFrameMs;
+  return Math.ceil(raw / 3) * 4;
 }

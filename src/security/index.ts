@@ -21,6 +21,8 @@ export interface SecurityLimits {
   jsonBodyBytes: number;
   /** A request's body must have arrived this long after its headers (slow-body clients). */
   bodyTimeoutMs: number;
+  /** Open SSE streams per call and kind (event readers, log followers) on one gateway. */
+  sseReadersPerCall: number;
 }
 
 export function defaultSecurityLimits(): SecurityLimits {
@@ -30,6 +32,7 @@ export function defaultSecurityLimits(): SecurityLimits {
     content: { ...DEFAULT_CONTENT_LIMITS },
     jsonBodyBytes: 1024 * 1024,
     bodyTimeoutMs: 30_000,
+    sseReadersPerCall: 10,
   };
 }
 

@@ -107,6 +107,8 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
       const p = await authenticate(req, s);
       requireAdmin(p);
       if (!(await s.businesses.revokeKey(req.params.id, req.params.key_id))) throw ApiError.notFound('key', req.params.key_id);
+      // Streams opened with the key close too, on every gateway (sessions/call-host.ts, sessions/sse.ts).
+      await s.hangups.revokeKey(req.params.key_id);
       const business = await s.businesses.get(req.params.id);
       if (business) await s.audit.append(business, { type: 'key.revoked', actor: actorOf(p), data: { key_id: req.params.key_id } });
       return { id: req.params.key_id, deleted: true };

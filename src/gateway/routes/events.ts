@@ -6,9 +6,9 @@
  *   stream, GA by default (`?dialect=beta`). Each event's `id:` is its place in the stream, so a
  *   client that reconnects with `Last-Event-ID` (EventSource does) misses nothing; `?last_event_id=`
  *   does the same for clients that cannot set headers, and no id replays from the call's start.
- *   The stream ends when the call does.
+ *   The stream ends when the call does (sessions/sse.ts: one Redis reader per call and gateway,
+ *   at most `limits.sseReadersPerCall` readers per call, closed when the key is revoked).
  */
-import { dedicatedConnection } from '../../adapters/redis';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -18,12 +18,12 @@ import { ApiError } from '../../errors';
 import type { Services } from '../services';
 import { accessibleCall, requireActive } from '../sessions/access';
 import { callSessions } from '../sessions/call-sessions';
-import { formatSse, parseLastEventId, type Cursor } from '../sessions/event-log';
+import { decode, formatSse, parseLastEventId, toSse, type Cursor } from '../sessions/event-log';
+import { followSse, SSE_SHUTDOWN } from '../sessions/sse';
+import { authenticate } from '../auth';
 import { CallParams } from './calls';
 import { oversizedText, textBytes } from '../../security/content-limits';
 import { spendCallText } from '../../security/call-text-budget';
-
-const KEEPALIVE_MS = 15_000;
 
 function dialectOf(req: FastifyRequest): Dialect {
   return negotiateDialect({ headers: req.headers, protocols: [], query: req.query as Record<string, string | undefined> });
@@ -35,7 +35,7 @@ export function eventRoutes(root: FastifyInstance, s: Services) {
   const tags = ['calls'];
   // Open event streams would hold the server open: end them, and the sessions, on shutdown.
   root.addHook('preClose', async () => {
-    sessions.signals.emit('shutdown');
+    s.events.emit(SSE_SHUTDOWN);
     await sessions.close();
   });
   const query = z.object({ dialect: z.enum(['beta', 'ga']).optional(), token: z.string().optional() });
@@ -91,56 +91,24 @@ export function eventRoutes(root: FastifyInstance, s: Services) {
       const call = await accessibleCall(req, s, req.params.id);
       const dialect = dialectOf(req);
       const header = req.headers['last-event-id'];
-      let cursor: Cursor = parseLastEventId((Array.isArray(header) ? header[0] : header) ?? req.query.last_event_id);
+      const cursor: Cursor = parseLastEventId((Array.isArray(header) ? header[0] : header) ?? req.query.last_event_id);
       const log = sessions.eventLog;
-
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      res.write('retry: 1000\n\n');
-
-      const conn = dedicatedConnection(s.redis);
-      let open = true;
-      let ending = false;
+      const rest = await log.rest(call.id, cursor, dialect);
+      // A reader keeps the call's HTTP session from idling out while it is connected.
       const detach = sessions.get(call.id)?.attachReader();
-      const stop = () => {
-        open = false;
-        conn.disconnect();
-      };
-      // The call ended: deliver what its session recorded last, then close the stream.
-      const onHangup = (id: string) => {
-        if (id !== call.id || ending) return;
-        ending = true;
-        void sessions.whenEnded(call.id).then(() => conn.disconnect());
-      };
-      s.events.on('hangup', onHangup);
-      sessions.signals.on('shutdown', stop);
-      req.raw.on('close', stop);
       try {
-        ending = call.status === 'ended';
-        while (open) {
-          let got;
-          try {
-            got = ending ? await log.read(call.id, cursor, dialect) : await log.read(call.id, cursor, dialect, { conn, blockMs: KEEPALIVE_MS });
-          } catch {
-            if (!open) break;
-            if (ending) continue; // the blocking read was cut short: read the rest without blocking
-            throw new Error('event stream read failed');
-          }
-          cursor = got.cursor;
-          for (const e of got.events) res.write(formatSse(e));
-          if (ending && got.events.length === 0) break;
-          if (!ending && got.events.length === 0) res.write(': keep-alive\n\n');
-        }
-      } catch (err) {
-        req.log.warn({ call_id: call.id, err: (err as Error).message }, 'event stream failed');
+        await followSse(s, req, reply, {
+          callId: call.id,
+          kind: 'events',
+          key: log.keyOf(call.id),
+          after: cursor.id,
+          ended: call.status === 'ended',
+          principal: await authenticate(req, s),
+          prelude: rest.map(formatSse).join(''),
+          render: (id, fields) => toSse(id, decode(fields), dialect).map(formatSse).join(''),
+        });
       } finally {
-        s.events.off('hangup', onHangup);
-        sessions.signals.off('shutdown', stop);
-        req.raw.off('close', stop);
         detach?.();
-        conn.disconnect();
-        res.end();
       }
     },
   );

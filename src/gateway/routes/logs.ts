@@ -2,7 +2,7 @@
  * A call's stage log (GET /v1/calls/:id/logs: JSON, `?follow=1` as Server-Sent Events,
  * `?format=text` as a timeline) and its per-turn latency waterfall (GET /v1/calls/:id/turns).
  */
-import { dedicatedConnection } from '../../adapters/redis';
+import { StageLog } from '../../adapters/stage-log';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -12,6 +12,7 @@ import { authenticate, requireCallAccess } from '../auth';
 import type { Services } from '../services';
 import { CallParams } from './calls';
 import { clientLogEntry } from '../../security/tool-output';
+import { followSse } from '../sessions/sse';
 
 export function logRoutes(root: FastifyInstance, s: Services) {
   const app = root.withTypeProvider<ZodTypeProvider>();
@@ -40,47 +41,24 @@ export function logRoutes(root: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const call = await accessibleCall(req, req.params.id);
-      const rows = await s.stageLog.read(call.id);
       const follow = req.query.follow === '1' || req.query.follow === 'true';
       if (!follow) {
+        const rows = await s.stageLog.read(call.id);
         const entries = rows.map((r) => call.view(r.entry));
         if (req.query.format === 'text') return reply.type('text/plain; charset=utf-8').send(formatTimeline(entries));
         return { object: 'list', call_id: call.id, data: entries };
       }
-      // SSE: the backlog, then new entries as they are written (blocking XREAD on its own connection).
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      let last = '0-0';
-      for (const r of rows) {
-        res.write(`id: ${r.id}\ndata: ${JSON.stringify(call.view(r.entry))}\n\n`);
-        last = r.id;
-      }
-      const conn = dedicatedConnection(s.redis);
-      let open = true;
-      req.raw.on('close', () => {
-        open = false;
-        conn.disconnect();
+      // SSE: the backlog, then new entries as they are written; ends when the call does (sessions/sse.ts).
+      await followSse(s, req, reply, {
+        callId: call.id,
+        kind: 'logs',
+        key: s.stageLog.keyOf(call.id),
+        after: resumeId(req.headers['last-event-id']),
+        ended: call.status === 'ended',
+        principal: await authenticate(req, s),
+        contentType: 'text/event-stream',
+        render: (id, fields) => `id: ${id}\ndata: ${JSON.stringify(call.view(StageLog.decode(fields)))}\n\n`,
       });
-      const key = s.keys.callLog(call.id);
-      while (open) {
-        try {
-          const got = await conn.xread('COUNT', 100, 'BLOCK', 15_000, 'STREAMS', key, last);
-          if (!got) {
-            res.write(': keep-alive\n\n');
-            continue;
-          }
-          for (const [, entries] of got) {
-            for (const [id, fields] of entries) {
-              last = id;
-              res.write(`id: ${id}\ndata: ${JSON.stringify(call.view(JSON.parse(fields[1] ?? '{}') as unknown))}\n\n`);
-            }
-          }
-        } catch {
-          break;
-        }
-      }
-      res.end();
     },
   );
 
@@ -89,4 +67,10 @@ export function logRoutes(root: FastifyInstance, s: Services) {
     const rows = await s.stageLog.read(call.id);
     return { object: 'list', call_id: call.id, data: waterfalls(rows.map((r) => r.entry)) };
   });
+}
+
+/** A follower that reconnects with Last-Event-ID (EventSource does) resumes after it. */
+function resumeId(header: string | string[] | undefined): string {
+  const v = (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
+  return /^\d+-\d+$/.test(v) ? v : '0-0';
 }

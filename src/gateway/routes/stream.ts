@@ -14,8 +14,9 @@ import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import { inputEvents, negotiateDialect, parseClientEvent, parseSubprotocolHeader, toClientWireAll, type Dialect } from '../../core/protocol';
 import { ApiError } from '../../errors';
-import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
+import { actorOf, authenticate, requireBusinessAccess, requireCallAccess, type Principal } from '../auth';
 import { CallGuard, type GuardError } from '../../security/call-limits';
+import { admitEventText } from '../../security/call-text-budget';
 import { createCall } from '../call-factory';
 import { CallHost, liveCalls } from '../sessions/call-host';
 import type { Services } from '../services';
@@ -25,6 +26,13 @@ interface Connection {
   call: CallRecord;
   business: Business;
   dialect: Dialect;
+  /** The business key it was opened with (its revocation closes the socket). */
+  keyId?: string | null;
+}
+
+/** The business key of a principal, if it is one. */
+function keyIdOf(p: Principal): string | null {
+  return p.kind === 'business' ? p.keyId : null;
 }
 
 const connections = new WeakMap<FastifyRequest, Connection>();
@@ -54,7 +62,7 @@ export function streamRoutes(root: FastifyInstance, s: Services) {
         if (call.status === 'ended') throw ApiError.conflict(`Call '${call.id}' has ended.`, 'call_ended');
         const business = await s.businesses.get(call.business_id);
         if (!business) throw ApiError.notFound('business', call.business_id);
-        connections.set(req, { call, business, dialect: dialectOf(req) });
+        connections.set(req, { call, business, dialect: dialectOf(req), keyId: keyIdOf(p) });
       },
     },
     (socket, req) => serve(s, socket, connections.get(req)!),
@@ -74,7 +82,7 @@ export function streamRoutes(root: FastifyInstance, s: Services) {
         requireBusinessAccess(p, businessId);
         const { record } = await createCall(s, { business_id: businessId }, actorOf(p));
         const business = (await s.businesses.get(businessId))!;
-        connections.set(req, { call: record, business, dialect: dialectOf(req) });
+        connections.set(req, { call: record, business, dialect: dialectOf(req), keyId: keyIdOf(p) });
       },
     },
     (socket, req) => serve(s, socket, connections.get(req)!),
@@ -102,13 +110,14 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
     business,
     log,
     recordAudio: false, // the client has the audio; SSE readers get the rest
+    keyId: conn.keyId ?? null,
     transport: {
       deliver: (e, frame) => {
         if (!open()) return;
         if (frame?.dialect === dialect) return socket.send(frame.bytes, { binary: false });
         for (const wire of toClientWireAll(e, dialect)) socket.send(JSON.stringify(wire));
       },
-      close: (reason) => socket.close(1000, reason.slice(0, 100)),
+      close: (reason, code) => socket.close(code ?? 1000, reason.slice(0, 100)),
     },
   });
   void host.start().catch(() => {});
@@ -137,6 +146,16 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
       if (bad) return reject(bad);
     } else if (e.type === 'session.update' && e.session.input_audio_format) {
       guard.setFormat(e.session.input_audio_format);
+    }
+    if (e.type === 'conversation.item.create' || e.type === 'response.create' || (e.type === 'session.update' && e.session.instructions !== undefined)) {
+      // POST /events' text caps (item size, the call's budget in Redis), checked in the event's turn.
+      return drive(
+        host.run(async (d) => {
+          const bad = await admitEventText(s.redis, s.keys, call.id, e, s.limits.content, s.config.callTtlS);
+          if (bad) return host.send(inputEvents.error({ type: 'invalid_request_error', ...bad, ...(e.event_id ? { event_id: e.event_id } : {}) }));
+          await d.onClientEvent(e);
+        }),
+      );
     }
     drive(host.clientEvent(e));
   });

@@ -7,9 +7,15 @@
  * is only how bytes and events reach the caller (the model: openai-agents-js's transport layer,
  * pipecat's transports + serializers).
  *
- * Every host of a process is listed in its LiveCalls (one per Services): the place to add
- * call-wide rules later (one live driver per call, closing streams opened by a revoked key).
+ * Every host of a process is listed in its LiveCalls (one per Services), which keeps two
+ * call-wide rules for every transport and across gateways (the signals of adapters/hangups.ts):
+ * - One live driver per call: a new host replaces the call's others (their transports close
+ *   with REPLACED_CODE; the call goes on in the new one). Every host announces itself on the one
+ *   Redis channel, and every gateway sees the announcements in the same order: a host gives way
+ *   to an announcement that comes after its own, so exactly the last one stays.
+ * - A host opened with a business key that is revoked hangs up (REVOKED_CODE).
  */
+import { randomUUID } from 'node:crypto';
 import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
@@ -20,16 +26,18 @@ import type { AudioSink, CallDriver, WireFrame } from '../../modes/driver';
 import type { Services } from '../services';
 import { CallEventLog, CallEventRecorder } from './event-log';
 import { recordings, type CallRecorder } from '../../recording';
+import type { CallOwnership } from './ownership';
 
 /** How a call's events and its end reach the caller. */
 export interface CallTransport {
   /** Delivers one server event (already recorded for SSE readers); a closed transport drops it. */
   deliver(event: ServerEvent, frame?: WireFrame): void;
   /**
-   * The server ends the call (a hang-up, the end_call tool, the 'hangup' signal): close the
-   * connection. The host ends the call itself; a transport without a connection does nothing.
+   * The server ends the call (a hang-up, the end_call tool, the 'hangup' signal) or the host gives
+   * way: close the connection, with `code` when the transport has close codes (WebSocket). The
+   * host ends the call itself; a transport without a connection does nothing.
    */
-  close(reason: string): void;
+  close(reason: string, code?: number): void;
   /** transfer_to_human, once the answer has played: a transport that can bridge to a person (Twilio). */
   transfer?(reason: string | undefined): void;
   /** Set when the transport plays the agent's audio itself (driver.ts AudioSink); it then gets no audio deltas. */
@@ -45,13 +53,25 @@ export interface CallHostOptions {
   recordAudio: boolean;
   /** The record the driver starts from, when it differs from `call` (e.g. turn detection off). */
   driverCall?: CallRecord;
-  /** Called once the call has ended: every event recorded, the call record ended. */
+  /** Called once the host has ended: every event recorded, the call record ended (unless replaced). */
   onEnded?: (reason: string) => void;
+  /** The business key the transport was opened with: its revocation closes the transport. */
+  keyId?: string | null;
 }
+
+/** WebSocket close code of a connection replaced by a newer one of the same call (the call goes on there). */
+export const REPLACED_CODE = 4001;
+/** WebSocket close code when the business key the connection was opened with is revoked. */
+export const REVOKED_CODE = 4003;
 
 export class CallHost {
   readonly call: CallRecord;
   readonly log: Logger;
+  /** This driver's id in the 'driver' announcements. */
+  readonly id = randomUUID();
+  readonly keyId: string | null;
+  /** Its own announcement has come back: later announcements of the call replace it. */
+  armed = false;
   private readonly driver: CallDriver;
   private readonly transport: CallTransport;
   private readonly recorder: CallEventRecorder;
@@ -74,6 +94,7 @@ export class CallHost {
     this.call = o.call;
     this.log = o.log;
     this.transport = o.transport;
+    this.keyId = o.keyId ?? null;
     this.live = liveCalls(s);
     this.recorder = new CallEventRecorder(this.live.eventLog, o.call.id, o.log, { skipAudio: !o.recordAudio });
     this.recording = recordings(s).start(o.call, o.business, o.log, !o.recordAudio); // SSE-only (HTTP) calls fetch answers whole
@@ -89,6 +110,9 @@ export class CallHost {
     this.heartbeat = setInterval(() => void s.concurrency.heartbeat(o.call.business_id, o.call.id).catch(() => {}), s.concurrency.staleMs / 4);
     this.heartbeat.unref();
     this.live.add(this);
+    void s.hangups.announceDriver(o.call.id, this.id);
+    // HTTP requests for the call on other gateways are forwarded here from now on (ownership.ts).
+    void this.live.ownership?.take(o.call.id).catch(() => {});
   }
 
   get ended(): boolean {
@@ -142,12 +166,24 @@ export class CallHost {
   }
 
   /** The server ends the call: the transport closes its connection, and the call ends for `reason`. */
-  hangup(reason: string): void {
+  hangup(reason: string, code?: number): void {
     if (this.endedWith) return;
     this.log.info({ reason }, 'server hangs up');
     this.hungUpFor ??= reason;
-    this.transport.close(reason);
+    this.transport.close(reason, code);
     void this.end(reason);
+  }
+
+  /**
+   * A newer driver took the call: close this transport and driver, and leave the call, its
+   * record and its concurrent-call slot to the new one.
+   */
+  giveWay(): Promise<void> {
+    if (this.endedWith) return this.endedWith;
+    this.log.info('replaced by a newer connection of the call');
+    this.endedWith = this.finish('replaced', { replaced: true });
+    this.transport.close('replaced', REPLACED_CODE);
+    return this.endedWith;
   }
 
   /** Every event recorded so far is in Redis. */
@@ -166,17 +202,23 @@ export class CallHost {
     return this.endedWith;
   }
 
-  private async finish(reason: string): Promise<void> {
+  private async finish(reason: string, o: { replaced?: boolean } = {}): Promise<void> {
     clearInterval(this.heartbeat);
     this.s.events.off('hangup', this.onSignal);
     const done = (async () => {
       await this.queue;
       await this.driver.close(reason).catch((err: Error) => this.log.warn({ err: err.message }, 'driver close failed'));
       await this.recorder.flushed();
-      await this.recording?.finish(); // before the end: an ended call's recording is there
-      await this.s.calls.end(this.call.id, reason);
+      // A replaced host leaves the call (and its recording) to its successor.
+      if (!o.replaced) {
+        await this.recording?.finish(); // before the end: an ended call's recording is there
+        await this.s.calls.end(this.call.id, reason);
+      }
       this.live.remove(this);
       this.o.onEnded?.(reason);
+      // A replaced host leaves the claim to its successor (on this gateway, the claim is the same).
+      if (o.replaced) return;
+      void this.live.ownership?.release(this.call.id).catch(() => {});
       // A 'hangup' signal came from a publish: every gateway has heard it already.
       if (reason !== 'hangup') void this.s.hangups.publish(this.call.id);
     })();
@@ -188,11 +230,35 @@ export class CallHost {
 /** The live calls of one gateway process, and the ends still under way (graceful shutdown waits for them). */
 export class LiveCalls {
   readonly eventLog: CallEventLog;
+  /** The gateway's claims on calls (set by CallSessions, which keeps them fresh). */
+  ownership: CallOwnership | null = null;
   private readonly hosts = new Map<string, Set<CallHost>>();
   private readonly endings = new Set<Promise<void>>();
 
   constructor(s: Services) {
     this.eventLog = new CallEventLog(s.redis, s.keys, s.config.callTtlS);
+    s.events.on('driver', (callId: string, hostId: string) => this.announced(callId, hostId));
+    s.events.on('revoked', (keyId: string) => {
+      for (const set of this.hosts.values()) for (const h of set) if (h.keyId === keyId) h.hangup('key_revoked', REVOKED_CODE);
+    });
+  }
+
+  /** A driver of the call announced itself (on any gateway): the ones announced before it give way. */
+  private announced(callId: string, hostId: string): void {
+    for (const h of this.of(callId)) {
+      if (h.id === hostId) h.armed = true;
+      else if (h.armed) void h.giveWay();
+    }
+  }
+
+  /** The calls with a live driver here. */
+  callIds(): string[] {
+    return [...this.hosts.keys()].filter((id) => this.driving(id));
+  }
+
+  /** The call has a live driver here (a host that has not begun ending). */
+  driving(callId: string): boolean {
+    return this.of(callId).some((h) => !h.ended);
   }
 
   /** The hosts of a call in this process (a call may have several connections). */

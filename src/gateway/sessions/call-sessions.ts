@@ -180,6 +180,7 @@ export class CallSessions {
     // Each session's host keeps its call's concurrent-call heartbeat and hears hang-ups itself.
     const every = Math.min(60_000, s.concurrency.staleMs / 4, Math.max(1_000, idleMs / 4));
     this.ownership = new CallOwnership(s.redis, s.keys, 3 * every);
+    liveCalls(s).ownership = this.ownership; // connections claim their calls too
     this.sweeper = setInterval(() => this.sweep(), every).unref();
   }
 
@@ -210,6 +211,10 @@ export class CallSessions {
     if (call.status === 'ended') throw ApiError.conflict(`Call '${callId}' has ended.`, 'call_ended');
     const business = await this.s.businesses.get(call.business_id);
     if (!business) throw ApiError.notFound('business', call.business_id);
+    // One driver per call: a connection (WebSocket, Twilio) drives it here; HTTP does not take it over.
+    if (liveCalls(this.s).driving(callId)) {
+      throw ApiError.conflict(`Call '${callId}' is connected over a WebSocket or phone stream; send its events and audio there.`, 'call_connected');
+    }
     const owner = await this.ownership.claim(callId);
     if (owner) throw new CallDrivenElsewhere(callId, owner);
     const again = this.sessions.get(callId); // another request may have opened it meanwhile
@@ -237,12 +242,15 @@ export class CallSessions {
 
   private sweep(): void {
     const now = Date.now();
-    const live: string[] = [];
+    const idle = new Set<string>();
     for (const session of this.sessions.values()) {
-      if (session.idleFor(now) > this.idleMs) void session.end('idle_timeout');
-      else live.push(session.call.id);
+      if (session.idleFor(now) > this.idleMs) {
+        idle.add(session.call.id);
+        void session.end('idle_timeout');
+      }
     }
-    void this.ownership.refresh(live).catch(() => {});
+    // Every call driven here keeps its claim: HTTP sessions and connections alike.
+    void this.ownership.refresh(liveCalls(this.s).callIds().filter((id) => !idle.has(id))).catch(() => {});
   }
 }
 

@@ -74,30 +74,16 @@ export class CallEventLog {
     await written;
   }
 
-  /**
-   * Entries after the cursor (the rest of a partly read entry first). With `blockMs` on a
-   * dedicated connection, waits that long for new ones.
-   */
-  async read(callId: string, cursor: Cursor, dialect: Dialect, o: { conn?: Redis; blockMs?: number } = {}): Promise<{ events: SseEvent[]; cursor: Cursor }> {
-    const key = this.keys.callEvents(callId);
-    const events: SseEvent[] = [];
-    if (cursor.index >= 0) {
-      const [entry] = await this.redis.xrange(key, cursor.id, cursor.id);
-      if (entry) events.push(...toSse(entry[0], decode(entry[1]), dialect, cursor.index));
-      cursor = { id: cursor.id, index: -1 };
-    }
-    const conn = o.conn ?? this.redis;
-    const got =
-      o.blockMs !== undefined && events.length === 0
-        ? await conn.xread('COUNT', 500, 'BLOCK', o.blockMs, 'STREAMS', key, cursor.id)
-        : await conn.xread('COUNT', 500, 'STREAMS', key, cursor.id);
-    for (const [, entries] of got ?? []) {
-      for (const [id, fields] of entries) {
-        events.push(...toSse(id, decode(fields), dialect));
-        cursor = { id, index: -1 };
-      }
-    }
-    return { events, cursor };
+  /** The Redis stream of a call's events. */
+  keyOf(callId: string): string {
+    return this.keys.callEvents(callId);
+  }
+
+  /** The wire events of a partly read entry not read yet (a resume between GA's .added and .done). */
+  async rest(callId: string, cursor: Cursor, dialect: Dialect): Promise<SseEvent[]> {
+    if (cursor.index < 0) return [];
+    const [entry] = await this.redis.xrange(this.keys.callEvents(callId), cursor.id, cursor.id);
+    return entry ? toSse(entry[0], decode(entry[1]), dialect, cursor.index) : [];
   }
 }
 
@@ -129,6 +115,6 @@ export class CallEventRecorder {
   }
 }
 
-function decode(fields: string[]): ServerEvent {
+export function decode(fields: string[]): ServerEvent {
   return JSON.parse(fields[1] ?? '{}') as ServerEvent;
 }

@@ -1,8 +1,8 @@
 /**
- * An HTTP-driven call has its driver in one gateway's memory (call-sessions.ts). With several
- * gateways behind a load balancer, the first to open a call's session claims the call in Redis;
- * the others forward that call's requests to it (one driver per call, whichever gateway a request
- * lands on). The claim lives as long as the session — refreshed by the session sweeper, released
+ * A call has its driver in one gateway's memory (call-host.ts). With several gateways behind a
+ * load balancer, the first to open a call's HTTP session claims the call in Redis, and a
+ * connection (WebSocket, Twilio) takes it over; the others forward that call's HTTP requests to
+ * it (one driver per call, whichever gateway a request lands on). The claim lives as long as the session — refreshed by the session sweeper, released
  * when it ends — so the calls of a gateway that crashed can be claimed again after CLAIM_TTL_MS.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -48,6 +48,14 @@ export class CallOwnership {
       if (owner) return owner;
     }
     return null;
+  }
+
+  /**
+   * Takes the call for this gateway whoever had it: a new connection replaces the call's driver
+   * wherever it was (call-host.ts), and HTTP requests for the call must now come here.
+   */
+  async take(callId: string): Promise<void> {
+    if (this.selfUrl) await this.redis.set(this.key(callId), this.selfUrl, 'PX', this.ttlMs);
   }
 
   /** Keeps the claims of this gateway's live sessions. */

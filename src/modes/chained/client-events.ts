@@ -9,9 +9,13 @@ import { ClientToolResults } from '../../adapters/client-tool-results';
 import { inputEvents, newId } from '../../core/protocol';
 import { ApiError } from '../../errors';
 import { overrideSession } from '../../gateway/call-factory';
+import { guardClientEvent } from '../../security/client-overrides';
 import type { BargeIn } from './barge-in';
 import type { ChainedState } from './call-state';
 import type { ChainedInput } from './input';
+
+/** Chained mode's server-side tools run inside the LLM worker, which never reads a client's output for them. */
+const NO_IDS: ReadonlySet<string> = new Set();
 
 export class ChainedClientEvents {
   private readonly toolResults: ClientToolResults;
@@ -28,6 +32,9 @@ export class ChainedClientEvents {
 
   async handle(e: ClientEvent): Promise<void> {
     const { st } = this;
+    // The business's rules for response overrides and client items, as in realtime mode.
+    const refused = guardClientEvent({ business: st.business, extraVoices: st.s.config.extraVoices, serverCallIds: NO_IDS, mode: 'chained' }, e);
+    if (refused) return st.error(refused.code, refused.message, refused.event_id ?? undefined, refused.param ?? undefined, refused.type);
     switch (e.type) {
       case 'session.update':
         return this.updateSession(e);
