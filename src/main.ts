@@ -7,7 +7,7 @@
 import { loadConfig, withProviderBaseUrl, type Config } from './config';
 import { createLogger } from './logger';
 import { buildApp } from './gateway/app';
-import { createServices } from './gateway/services';
+import { createServices } from './services';
 import { seedLocalDemo } from './gateway/local-demo';
 import { LOCAL_ADMIN_KEY } from './gateway/routes/console';
 import { exitOnStartupFailure } from './startup-exit';

@@ -12,23 +12,22 @@ import { WorkerHeartbeat } from '../src/adapters/worker-heartbeats';
 import { CircuitPublisher } from '../src/adapters/provider-circuits';
 import { serveWorkerMetrics } from '../src/metrics/worker-endpoint';
 import { exitOnStartupFailure } from '../src/startup-exit';
-import { StageLog } from '../src/adapters/stage-log';
-import { createServices, redactStageData, type Services } from '../src/gateway/services';
+import { createStoreServices, type StoreServices } from '../src/services';
 import { createSttProcessor } from './stt';
 import { createLlmProcessor } from './llm';
 import { createTtsProcessor } from './tts';
 
-export interface WorkerDeps extends Services {
+/** What a stage processor gets: the stores and its providers, not the gateway's limits or signal bus. */
+export interface WorkerDeps extends StoreServices {
   providers: Providers;
   workerName: string;
 }
 
 export async function createWorkerDeps(config: Config, log: Logger, stage: string): Promise<WorkerDeps> {
-  const services = await createServices(config, log);
   const workerName = `${stage}@${hostname()}:${process.pid}`;
+  const services = await createStoreServices(config, log, workerName);
   return {
     ...services,
-    stageLog: new StageLog(services.redis, services.keys, config.callTtlS, workerName, redactStageData(services.filters)),
     providers: createProviders(config),
     workerName,
   };

@@ -14,7 +14,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { ApiError } from '../errors';
-import type { Services } from './services';
+import type { Services } from '../services';
 import { businessRoutes } from './routes/businesses';
 import { callRoutes } from './routes/calls';
 import { opsRoutes } from './routes/ops';

@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors';
 import { secretsEqual } from '../core/secrets';
 import { tokenFromSubprotocols } from '../core/protocol/negotiate';
-import type { Services } from './services';
+import type { Services } from '../services';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -9,7 +9,7 @@ import { applySessionPatch, type Session, type SessionPatch } from '../contracts
 import { PASSTHROUGH_SESSION_FIELDS } from '../contracts/session-extras';
 import { newId } from '../core/protocol/ids';
 import { ApiError } from '../errors';
-import type { Services } from './services';
+import type { Services } from '../services';
 
 export interface CreatedCall {
   record: CallRecord;

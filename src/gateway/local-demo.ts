@@ -4,7 +4,7 @@
  */
 import { BusinessInput, resolveBusiness } from '../contracts/business';
 import { CUSTOMER_SUPPORT_TOOLS } from '../tools/customer-support';
-import type { Services } from './services';
+import type { Services } from '../services';
 
 export async function seedLocalDemo(s: Services): Promise<void> {
   if (await s.businesses.get('demo')) return;

@@ -5,7 +5,7 @@
  * the process registry when /metrics is scraped.
  */
 import { Gauge, Registry } from 'prom-client';
-import type { Services } from '../gateway/services';
+import type { Services } from '../services';
 import { processRegistry } from './registry';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;

@@ -4,7 +4,7 @@
  */
 import type { Business } from '../contracts/business';
 import type { CallRecord } from '../contracts/call';
-import type { Services } from '../gateway/services';
+import type { Services } from '../services';
 import { ChainedCall } from './chained/chained-call';
 import type { CallDriver, DriverHost } from './driver';
 import { RealtimeCall } from './realtime/realtime-call';

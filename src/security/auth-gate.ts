@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ApiError } from '../errors';
 import { resolvePrincipal } from '../gateway/auth';
-import type { Services } from '../gateway/services';
+import type { Services } from '../services';
 
 /** Routes that take a key: the /v1 API, except the Twilio webhooks and media stream. */
 export function needsKey(url: string): boolean {

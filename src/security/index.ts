@@ -7,7 +7,7 @@
  * workers directly.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../gateway/services';
+import type { Services } from '../services';
 import { registerAuthGate, registerBodyDeadline, registerPrincipal } from './auth-gate';
 import { DEFAULT_CALL_LIMITS, type CallLimits } from './call-limits';
 import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from './content-limits';

@@ -16,7 +16,7 @@ import rateLimit from '@fastify/rate-limit';
 import { ApiError } from '../errors';
 import { hashSecret } from '../core/secrets';
 import type { Principal } from '../gateway/auth';
-import type { Services } from '../gateway/services';
+import type { Services } from '../services';
 
 export interface HttpLimits {
   adminPerMinute: number;

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors';
-import type { Services } from '../gateway/services';
+import type { Services } from '../services';
 
 export const TWILIO_DISABLED = new ApiError(
   403,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, withProviderBaseUrl, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { buildApp } from '../../src/gateway/app';
-import { createServices, type Services } from '../../src/gateway/services';
+import { createServices, type Services } from '../../src/services';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-server';
 import { scanKeys, testRedisEnv } from './redis-cluster';

@@ -13,7 +13,7 @@ import { main } from '../../src/cli/main';
 import { loadConfig, withProviderBaseUrl } from '../../src/config';
 import { buildApp } from '../../src/gateway/app';
 import { seedLocalDemo } from '../../src/gateway/local-demo';
-import { createServices, type Services } from '../../src/gateway/services';
+import { createServices, type Services } from '../../src/services';
 import { startLocalProvider, type LocalProvider } from '../../src/local-provider/server';
 import { createLogger } from '../../src/logger';
 import { CUSTOMER_SUPPORT_TOOLS } from '../../src/tools/customer-support';

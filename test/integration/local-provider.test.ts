@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { loadConfig, withProviderBaseUrl } from '../../src/config';
 import { buildApp } from '../../src/gateway/app';
 import { seedLocalDemo } from '../../src/gateway/local-demo';
-import { createServices, type Services } from '../../src/gateway/services';
+import { createServices, type Services } from '../../src/services';
 import { NO_SPEECH_RECOGNITION, NO_STT_ANSWER } from '../../src/local-provider/answers';
 import { NO_REALTIME_MESSAGE, startLocalProvider, type LocalProvider } from '../../src/local-provider/server';
 import { createLogger } from '../../src/logger';

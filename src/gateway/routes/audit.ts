@@ -6,7 +6,7 @@ import { AuditQuery } from '../../contracts/audit';
 import { BusinessId } from '../../contracts/business';
 import { ApiError } from '../../errors';
 import { authenticate, requireBusinessAccess } from '../auth';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 
 export function auditRoutes(root: FastifyInstance, s: Services) {
   const app = root.withTypeProvider<ZodTypeProvider>();

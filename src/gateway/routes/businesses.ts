@@ -16,7 +16,7 @@ import { toE164 } from '../../core/phone';
 import { checkWebhookUrl } from '../../core/net/destination';
 import { ApiError } from '../../errors';
 import { actorOf, authenticate, requireAdmin, requireBusinessAccess } from '../auth';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 
 const IdParams = z.object({ id: BusinessId });
 

@@ -6,7 +6,7 @@ import { CreateCallInput } from '../../contracts/call';
 import { ApiError } from '../../errors';
 import { actorOf, authenticate, requireBusinessAccess, requireCallAccess } from '../auth';
 import { callUrls, createCall } from '../call-factory';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 
 const RESERVED_METADATA = new Set(['channel', 'from', 'to', 'call_sid', 'stream_sid']);
 

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 
 export const LOCAL_ADMIN_KEY = 'local-admin-key-change-me';
 const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url));

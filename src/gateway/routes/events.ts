@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { ClientEvent } from '../../contracts/realtime';
 import { negotiateDialect, parseClientEvent, type Dialect } from '../../core/protocol';
 import { ApiError } from '../../errors';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { accessibleCall, requireActive } from '../sessions/access';
 import { callSessions } from '../sessions/call-sessions';
 import { decode, formatSse, parseLastEventId, toSse, type Cursor } from '../sessions/event-log';

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { audioBodyKind } from '../sessions/audio-input';
 import { acceptAudioBodies, accessibleCall, audioBuffer, requireActive } from '../sessions/access';
 import { callSessions } from '../sessions/call-sessions';

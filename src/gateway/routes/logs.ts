@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { formatTimeline, waterfalls } from '../../core/waterfall';
 import { ApiError } from '../../errors';
 import { authenticate, requireCallAccess } from '../auth';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { CallParams } from './calls';
 import { clientLogEntry } from '../../security/tool-output';
 import { followSse } from '../sessions/sse';

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { createServiceMetrics, socketRoute } from '../../metrics/service-metrics';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 
 export function metricsRoutes(app: FastifyInstance, s: Services) {
   const metrics = createServiceMetrics(s);

@@ -4,7 +4,7 @@ import { liveWorkers } from '../../adapters/worker-heartbeats';
 import { redisHealth } from '../../adapters/redis';
 import { readCircuits } from '../../adapters/provider-circuits';
 import { realtimeCircuit } from '../../modes/realtime/upstream-failover';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 
 /** Redis commands wait while ioredis reconnects: answer "not ready" after a second instead of hanging. */
 function withinASecond<T>(p: Promise<T>): Promise<T> {

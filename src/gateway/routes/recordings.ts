@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ApiError } from '../../errors';
 import { recordings } from '../../recording';
 import { authenticate, requireCallAccess } from '../auth';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { liveCalls } from '../sessions/call-host';
 import { CallParams } from './calls';
 

@@ -19,7 +19,7 @@ import { CallGuard, type GuardError } from '../../security/call-limits';
 import { admitEventText } from '../../security/call-text-budget';
 import { createCall } from '../call-factory';
 import { CallHost, liveCalls } from '../sessions/call-host';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { CallParams } from './calls';
 
 interface Connection {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CUSTOMER_SUPPORT_TOOLS } from '../../tools/customer-support';
 import { authenticate } from '../auth';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 
 export function toolRoutes(app: FastifyInstance, s: Services) {
   app.get('/v1/tools/customer_support', { schema: { tags: ['tools'] } }, async (req) => {

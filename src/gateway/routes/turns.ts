@@ -14,7 +14,7 @@ import { concatPcm16 } from '../../core/audio/pcm';
 import { newId } from '../../core/protocol';
 import { ApiError } from '../../errors';
 import { callUrls } from '../call-factory';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { AudioInput, audioBodyKind } from '../sessions/audio-input';
 import { acceptAudioBodies, accessibleCall, audioBuffer, requireActive } from '../sessions/access';
 import { callSessions } from '../sessions/call-sessions';

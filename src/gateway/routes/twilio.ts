@@ -28,7 +28,7 @@ import type { Logger } from '../../logger';
 import { createCall } from '../call-factory';
 import { CallHost } from '../sessions/call-host';
 import { TwilioAudioOut } from '../sessions/twilio-audio-out';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { guardTwilioRoutes } from '../../security/twilio-access';
 
 /** How long Twilio has to ask /v1/twilio/stream-ended after the stream closes for a transfer. */

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CallRecord } from '../../contracts/call';
 import { ApiError } from '../../errors';
 import { authenticate, requireCallAccess } from '../auth';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 
 /** The call named in the route, if the caller's key (admin, business key or client secret) may touch it. */
 export async function accessibleCall(req: FastifyRequest, s: Services, id: string): Promise<CallRecord> {

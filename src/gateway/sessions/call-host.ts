@@ -23,7 +23,7 @@ import { inputEvents } from '../../core/protocol';
 import type { Logger } from '../../logger';
 import { createDriver } from '../../modes/create-driver';
 import type { AudioSink, CallDriver, WireFrame } from '../../modes/driver';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { CallEventLog, CallEventRecorder } from './event-log';
 import { recordings, type CallRecorder } from '../../recording';
 import type { CallOwnership } from './ownership';

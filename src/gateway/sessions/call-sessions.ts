@@ -13,7 +13,7 @@ import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
 import { shouldCommitTurn } from '../../core/turn-commit';
 import { ApiError } from '../../errors';
 import type { CallDriver } from '../../modes/driver';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { AudioInput } from './audio-input';
 import { CallHost, liveCalls } from './call-host';
 import type { CallEventLog } from './event-log';

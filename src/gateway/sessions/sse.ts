@@ -10,7 +10,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth';
 import { ApiError } from '../../errors';
-import type { Services } from '../services';
+import type { Services } from '../../services';
 import { liveCalls } from './call-host';
 import { streamIdAfter, StreamFanout, type StreamEntry } from './stream-fanout';
 

@@ -10,7 +10,7 @@ import type { Session } from '../../contracts/session';
 import { TurnJobs } from '../../adapters/turn-jobs';
 import { Utterances } from '../../adapters/utterances';
 import { inputEvents, newId } from '../../core/protocol';
-import type { Services } from '../../gateway/services';
+import type { Services } from '../../services';
 import type { DriverHost } from '../driver';
 import { HeardHistory } from './heard-history';
 import { createTurn, type Turn } from './turn';

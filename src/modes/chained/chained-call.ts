@@ -11,7 +11,7 @@ import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent } from '../../contracts/realtime';
 import { OutputReader } from '../../adapters/output-reader';
 import { inputEvents } from '../../core/protocol';
-import type { Services } from '../../gateway/services';
+import type { Services } from '../../services';
 import type { CallDriver, DriverHost } from '../driver';
 import { BargeIn } from './barge-in';
 import { ChainedState } from './call-state';

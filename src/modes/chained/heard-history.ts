@@ -5,7 +5,7 @@
  * with their sentence timings, for conversation.item.truncate and for barge-in while the client
  * is still playing an answer that was already fully sent.
  */
-import type { Services } from '../../gateway/services';
+import type { Services } from '../../services';
 import { playedMs } from '../../core/played';
 import { textHeard, type SpokenSentence } from '../../core/truncate';
 import { spokenSentences, type Turn } from './turn';

@@ -11,7 +11,7 @@ import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ClientEventOf, RealtimeResponse, ServerEvent } from '../../contracts/realtime';
 import type { Session } from '../../contracts/session';
 import { inputEvents, newId, stamp, type UpstreamClientEvent, type UpstreamEvent } from '../../core/protocol';
-import type { Services } from '../../gateway/services';
+import type { Services } from '../../services';
 import { ChainedCall } from '../chained/chained-call';
 import { carryOutCallAction, type CallDriver, type DriverHost } from '../driver';
 import { guardItemCreate, guardResponseCreate, guardSessionUpdate, type GuardContext } from './guards';

@@ -1,23 +1,28 @@
-/** The dependencies the gateway's plugins share; built once by createServices (main.ts or a test). */
+/**
+ * The process's shared dependencies, in two layers: `StoreServices` (Redis, the stores, queues,
+ * the stage log: what a stage worker needs) and `Services` (those plus what only a gateway has:
+ * concurrency and rate limits, the cross-gateway signal bus, its own workers for /readyz).
+ * Built once by createServices / createStoreServices (main.ts, a worker, or a test).
+ */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import type { Config } from '../config';
-import type { Logger } from '../logger';
-import { BusinessStore } from '../adapters/business-store';
-import { CallStore } from '../adapters/call-store';
-import { HangupBus } from '../adapters/hangups';
-import { CancelWatcher } from '../adapters/cancel';
-import { OutputStream } from '../adapters/output-stream';
-import { closeQueues, createQueues, type Queues } from '../adapters/queues';
-import { connectRedis, Keys, type Redis } from '../adapters/redis';
-import { StageLog } from '../adapters/stage-log';
-import { redactDeep } from '../core/redact';
-import { AuditLog } from '../security/audit-log';
-import { CallFilters } from '../security/call-filters';
-import { ConcurrencyLimiter } from '../security/concurrency';
-import { defaultSecurityLimits, type SecurityLimits } from '../security';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { BusinessStore } from './adapters/business-store';
+import { CallStore } from './adapters/call-store';
+import { HangupBus } from './adapters/hangups';
+import { CancelWatcher } from './adapters/cancel';
+import { OutputStream } from './adapters/output-stream';
+import { closeQueues, createQueues, type Queues } from './adapters/queues';
+import { connectRedis, Keys, type Redis } from './adapters/redis';
+import { StageLog } from './adapters/stage-log';
+import { redactDeep } from './core/redact';
+import { AuditLog } from './security/audit-log';
+import { CallFilters } from './security/call-filters';
+import { ConcurrencyLimiter } from './security/concurrency';
+import { defaultSecurityLimits, type SecurityLimits } from './security';
 
-export interface Services {
+export interface StoreServices {
   config: Config;
   log: Logger;
   redis: Redis;
@@ -31,6 +36,10 @@ export interface Services {
   /** Per-business output filters by call (redaction of transcripts, stage logs, audit). */
   filters: CallFilters;
   audit: AuditLog;
+  close(): Promise<void>;
+}
+
+export interface Services extends StoreServices {
   concurrency: ConcurrencyLimiter;
   /** Rate, size and audio limits; mutable so a test can tighten them. */
   limits: SecurityLimits;
@@ -42,21 +51,15 @@ export interface Services {
   hangups: HangupBus;
   /** Live workers per stage in this process (for /readyz). */
   localWorkers: () => Record<string, number>;
-  close(): Promise<void>;
 }
 
-export async function createServices(
-  config: Config,
-  log: Logger,
-  localWorkers: () => Record<string, number> = () => ({}),
-): Promise<Services> {
+/** The stores a stage worker needs: no signal bus, no gateway limits. `stageName` names its log entries. */
+export async function createStoreServices(config: Config, log: Logger, stageName = `gateway@${hostname()}:${process.pid}`): Promise<StoreServices> {
   const redis = await connectRedis(config);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error (reconnecting)'));
   const keys = new Keys(config.redisPrefix);
   const queues = createQueues(redis, keys);
   const cancel = await CancelWatcher.start(redis, keys);
-  const events = new EventEmitter().setMaxListeners(0);
-  const hangups = await HangupBus.start(redis, keys, events);
   const businesses = new BusinessStore(redis, keys);
   // Transcripts and stage logs are redacted at the store, whoever writes them.
   const filters: CallFilters = new CallFilters(async (callId) => {
@@ -79,21 +82,34 @@ export async function createServices(
     businesses,
     calls,
     queues,
-    stageLog: new StageLog(redis, keys, config.callTtlS, `gateway@${hostname()}:${process.pid}`, redactStageData(filters)),
+    stageLog: new StageLog(redis, keys, config.callTtlS, stageName, redactStageData(filters)),
     output: new OutputStream(redis, keys, config.callTtlS),
     cancel,
     filters,
     audit,
-    concurrency: new ConcurrencyLimiter(redis, keys),
+    async close() {
+      await cancel.close();
+      await closeQueues(queues);
+      redis.disconnect();
+    },
+  };
+}
+
+/** A gateway's services: the stores plus limits, the signal bus and its own workers' count. */
+export async function createServices(config: Config, log: Logger, localWorkers: () => Record<string, number> = () => ({})): Promise<Services> {
+  const store = await createStoreServices(config, log);
+  const events = new EventEmitter().setMaxListeners(0);
+  const hangups = await HangupBus.start(store.redis, store.keys, events);
+  return {
+    ...store,
+    concurrency: new ConcurrencyLimiter(store.redis, store.keys),
     limits: defaultSecurityLimits(),
     events,
     hangups,
     localWorkers,
     async close() {
-      await cancel.close();
       hangups.close();
-      await closeQueues(queues);
-      redis.disconnect();
+      await store.close();
     },
   };
 }
