@@ -5,14 +5,21 @@
 import { inputEvents } from '../../core/protocol';
 import { playedMs } from '../../core/played';
 import type { ChainedState } from './call-state';
+import { FalseInterruptions } from './false-interruptions';
 import { totalAudioMs } from './heard-history';
 import { sentMs, spokenSentences, type Turn } from './turn';
 
 export class BargeIn {
-  constructor(private readonly st: ChainedState) {}
+  /** A barge-in that turns out to have no words resumes the answer it cut (DESIGN.md §8). */
+  readonly falseInterruptions: FalseInterruptions;
+
+  constructor(private readonly st: ChainedState) {
+    this.falseInterruptions = new FalseInterruptions(st, (turn, why) => this.cancelTurn(turn, 'turn_detected', why));
+  }
 
   /** The caller started speaking: with interrupt_response, the answer being produced or played stops. */
   async onSpeechStarted(): Promise<void> {
+    this.falseInterruptions.onSpeechStarted();
     if (!(this.st.session.turn_detection?.interrupt_response ?? true)) return;
     if (this.st.active) await this.cancelTurn(this.st.active, 'turn_detected', 'barge-in');
     else await this.truncatePlaying();
@@ -42,6 +49,9 @@ export class BargeIn {
       this.st.lastItemId = turn.emitter.lastItemId;
     }
     await this.st.heard.cutTurn(turn, heardMs);
+    if (why === 'barge-in') {
+      this.falseInterruptions.armed({ itemId: turn.assistantItemId, turnId: turn.id, sentences: spokenSentences(turn), heardMs, modalities: turn.modalities });
+    }
     await s.stageLog.write({
       call_id: callId,
       turn_id: turn.id,
@@ -57,6 +67,7 @@ export class BargeIn {
   private async truncatePlaying(): Promise<void> {
     const cut = await this.st.heard.cutPlaying();
     if (!cut) return;
+    this.falseInterruptions.armed({ ...cut, modalities: ['audio'] }); // only answers with audio are remembered
     await this.st.s.stageLog.write({
       call_id: this.st.callId,
       turn_id: cut.turnId,

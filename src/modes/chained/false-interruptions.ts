@@ -1,0 +1,198 @@
+/**
+ * False-interruption recovery in chained mode (DESIGN.md §8). A barge-in cancels the answer at
+ * once (the caller must not talk over it), but the answer is kept: what it said, sentence by
+ * sentence, and where the caller stopped hearing it. The speech that interrupted becomes a
+ * "probe" turn: it is transcribed, but the STT job does not start the LLM; the transcript
+ * decides here. No words (empty, or only business.interruption.backchannels) → the agent
+ * resumes: a new response speaks the unheard rest, re-synthesised by the TTS stage from the
+ * sentences' text (no LLM request), and history keeps one assistant message with the whole
+ * answer. Words → the probe turn is answered as any turn (its LLM job is queued from here).
+ * If no transcript has said "words" within timeout_ms of the end of the speech, it resumes too;
+ * words that arrive later interrupt the resumed answer like a barge-in and are answered.
+ *
+ * Why re-synthesise instead of replaying the audio already made: the gateway does not keep the
+ * audio it forwards, sentences cut by the cancel have only part of theirs, and the rest was never
+ * made. One path (TTS jobs for the rest) covers every case; the cost is one TTS first byte.
+ */
+import type { TtsJob } from '../../contracts/jobs';
+import { DEFAULT_BACKCHANNELS } from '../../contracts/business';
+import { jobId } from '../../adapters/queues';
+import { falseInterruptionReason, joinAnswer, resumePlan, type ResumePlan } from '../../core/false-interruption';
+import { ResponseEmitter } from '../../core/protocol';
+import type { SpokenSentence } from '../../core/truncate';
+import type { ChainedState } from './call-state';
+import type { AnswerOrigin } from './heard-history';
+import type { Turn } from './turn';
+
+export type ResumeReason = 'no_words' | 'backchannel' | 'timeout' | 'transcription_failed';
+
+/** What was cut by a barge-in: the response's sentences and how much of its audio was heard. */
+export interface CutAnswer {
+  itemId: string;
+  turnId: string;
+  sentences: SpokenSentence[];
+  heardMs: number;
+  modalities: Turn['modalities'];
+}
+
+interface Probe {
+  turn: Turn;
+  userItemId: string;
+  decided: boolean;
+}
+
+interface Pending {
+  origin: AnswerOrigin;
+  plan: ResumePlan;
+  modalities: Turn['modalities'];
+  /** The caller is speaking (speech started, not yet committed). */
+  speaking: boolean;
+  timer: NodeJS.Timeout | null;
+  /** Resumed (or given up): only late probe transcripts are still handled. */
+  settled: boolean;
+  /** The response that resumed it, to interrupt if words arrive late. */
+  resumedTurn: Turn | null;
+}
+
+export class FalseInterruptions {
+  private pending: Pending | null = null;
+  /** Interrupting turns whose transcript has not decided yet (they may outlive a pending). */
+  private readonly probes = new Map<string, Probe>();
+
+  constructor(
+    private readonly st: ChainedState,
+    /** Cancels a resumed answer when late words turn out to be a real interruption. */
+    private readonly interrupt: (turn: Turn, why: string) => Promise<void>,
+  ) {}
+
+  private get settings() {
+    const i = this.st.business.interruption;
+    return {
+      timeoutMs: i?.false_interruption?.timeout_ms ?? 2_000,
+      resume: i?.false_interruption?.resume ?? true,
+      backchannels: i?.backchannels ?? DEFAULT_BACKCHANNELS,
+    };
+  }
+
+  /** True while a barge-in may still turn out false: the next committed turn is a probe. */
+  get watching(): boolean {
+    return this.pending !== null && !this.pending.settled;
+  }
+
+  /** A barge-in cut an answer (the caller's speech is in progress): keep what is left to say. */
+  armed(cut: CutAnswer): void {
+    this.clearTimer();
+    this.pending = null;
+    const td = this.st.session.turn_detection;
+    // With create_response off the client decides when to answer: nothing resumes by itself.
+    if (!this.settings.resume || !cut.modalities.includes('audio') || !td || td.create_response === false) return;
+    const plan = resumePlan(cut.sentences, cut.heardMs);
+    if (!plan) return;
+    this.pending = { origin: this.st.heard.originOf(cut.itemId, cut.turnId), plan, modalities: cut.modalities, speaking: true, timer: null, settled: false, resumedTurn: null };
+  }
+
+  onSpeechStarted(): void {
+    if (!this.watching) return;
+    this.pending!.speaking = true;
+    this.clearTimer();
+  }
+
+  /** The interrupting speech became a turn: transcribed, answered only if it has words. */
+  addProbe(turn: Turn, userItemId: string): void {
+    const p = this.pending!;
+    this.probes.set(turn.id, { turn, userItemId, decided: false });
+    p.speaking = false;
+    this.clearTimer();
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      if (this.pending === p && !p.settled && !p.speaking) void this.resume(p, 'timeout').catch((err) => this.warn(err));
+    }, this.settings.timeoutMs);
+    p.timer.unref?.();
+  }
+
+  /** A probe turn's transcript (null: transcription failed). Call after the client got it. */
+  async onTranscript(turnId: string, text: string | null): Promise<void> {
+    const probe = this.probes.get(turnId);
+    if (!probe || probe.decided) return;
+    probe.decided = true;
+    this.probes.delete(turnId);
+    const p = this.pending;
+    const reason: ResumeReason | null = text === null ? 'transcription_failed' : falseInterruptionReason(text, this.settings.backchannels);
+    if (!reason) return this.answer(probe, p);
+    // Not a turn: the model never sees it (the resumed answer goes on as if it were not there).
+    await this.st.s.calls.rewriteHistoryItem(this.st.callId, probe.userItemId, null);
+    if (p && this.pending === p && !p.settled && !p.speaking && ![...this.probes.values()].some((x) => !x.decided)) await this.resume(p, reason);
+  }
+
+  /** Words: a real interruption. Stop a resumed answer if one started, and answer the probe. */
+  private async answer(probe: Probe, p: Pending | null): Promise<void> {
+    const { st } = this;
+    if (p && this.pending === p) {
+      this.clearTimer();
+      p.settled = true;
+      if (p.resumedTurn && st.active === p.resumedTurn) await this.interrupt(p.resumedTurn, 'words after a false interruption');
+    }
+    if (st.active || st.closed) return; // something else answers now (a client's response.create)
+    st.turns.set(probe.turn.id, probe.turn);
+    st.setActive(probe.turn);
+    await st.queueLlm(probe.turn);
+  }
+
+  /** Speaks the unheard rest of the answer as a new response, with no LLM request. */
+  private async resume(p: Pending, reason: ResumeReason): Promise<void> {
+    const { st } = this;
+    this.clearTimer();
+    p.settled = true;
+    if (st.closed || st.active) return; // the conversation has moved on
+    const { plan, origin } = p;
+    const turn = st.newTurn();
+    turn.modalities = p.modalities;
+    turn.sentences = plan.rest.map((text) => ({ text, bytes: 0 }));
+    turn.totalSentences = plan.rest.length;
+    st.setActive(turn);
+    p.resumedTurn = turn;
+    const heard = joinAnswer(origin.prefix, plan.heard);
+    st.heard.markResumed(turn.assistantItemId, { ...origin, prefix: heard });
+    await st.heard.writeAnswer(origin, joinAnswer(heard, ...plan.rest));
+    await st.s.stageLog.write({
+      call_id: st.callId,
+      turn_id: turn.id,
+      stage: 'gateway',
+      event: 'resumed',
+      data: { resumed_from_ms: plan.resumedFromMs, reason, resumed_turn_id: origin.turnId, sentences: plan.rest.length },
+    });
+    turn.emitter = new ResponseEmitter({
+      responseId: turn.responseId,
+      conversationId: st.conversationId,
+      modalities: turn.modalities,
+      previousItemId: st.lastItemId,
+      voice: st.session.voice,
+      outputAudioFormat: st.session.output_audio_format,
+    });
+    st.sendAll(turn.emitter.created());
+    st.sendAll(turn.emitter.beginMessage(turn.assistantItemId));
+    const text = plan.rest.join(' ');
+    st.sendAll(turn.emitter.transcriptDelta(text));
+    turn.textSent = text.length;
+    // The audio comes back through the output stream as any answer's does (output.ts).
+    for (const [seq, sentence] of plan.rest.entries()) {
+      const job: TtsJob = { call_id: st.callId, turn_id: turn.id, response_id: turn.responseId, assistant_item_id: turn.assistantItemId, seq, text: sentence };
+      await st.s.queues.tts.add('tts', job, { jobId: jobId(st.callId, turn.id, 'tts', seq) });
+    }
+  }
+
+  close(): void {
+    this.clearTimer();
+    this.pending = null;
+    this.probes.clear();
+  }
+
+  private clearTimer(): void {
+    if (this.pending?.timer) clearTimeout(this.pending.timer);
+    if (this.pending) this.pending.timer = null;
+  }
+
+  private warn(err: unknown): void {
+    this.st.s.log.warn({ call_id: this.st.callId, err: (err as Error).message }, 'false-interruption resume failed');
+  }
+}
