@@ -51,10 +51,10 @@ export interface ResumePlan {
 
 /**
  * What to say to resume an answer cut at `heardMs` of its audio: the words not heard of the
- * sentence playing then, and every later sentence (with or without audio yet). Null when the
- * caller had heard it all. `sentences` may have holes (a sentence whose record never came).
+ * sentence playing then, and every later sentence (with or without audio yet). `rest` is empty
+ * when the caller had heard it all. `sentences` may have holes (a sentence whose record never came).
  */
-export function resumePlan(sentences: readonly (SpokenSentence | undefined)[], heardMs: number): ResumePlan | null {
+export function resumePlan(sentences: readonly (SpokenSentence | undefined)[], heardMs: number): ResumePlan {
   const dense = Array.from(sentences, (s) => s ?? { text: '', ms: 0 });
   const heard = textHeard(dense, heardMs);
   let heardWords = heard.split(/\s+/).filter(Boolean).length;
@@ -68,7 +68,6 @@ export function resumePlan(sentences: readonly (SpokenSentence | undefined)[], h
     rest.push(w.slice(heardWords).join(' '));
     heardWords = 0;
   }
-  if (rest.length === 0) return null;
   return { resumedFromMs: Math.max(0, Math.round(heardMs)), heard, rest };
 }
 

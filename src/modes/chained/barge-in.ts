@@ -41,7 +41,9 @@ export class BargeIn {
   private async cancel(turn: Turn, reason: 'turn_detected' | 'client_cancelled', why: string, clientPlayedMs?: number): Promise<void> {
     const { s, callId } = this.st;
     const started = Date.now();
-    await s.cancel.cancel(callId, turn.id);
+    // An answer still being written may turn out to have been cut by a cough: its LLM goes on until that is known.
+    const held = why === 'barge-in' && this.falseInterruptions.hold(turn);
+    if (!held) await s.cancel.cancel(callId, turn.id);
     const sent = sentMs(turn);
     const heardMs = playedMs({ sentMs: sent, firstSentAt: turn.firstAudioAt, now: Date.now(), ...(clientPlayedMs !== undefined ? { reportedMs: clientPlayedMs } : {}) });
     if (turn.emitter && !turn.emitter.isDone) {
@@ -50,7 +52,7 @@ export class BargeIn {
     }
     await this.st.heard.cutTurn(turn, heardMs);
     if (why === 'barge-in') {
-      this.falseInterruptions.armed({ itemId: turn.assistantItemId, turnId: turn.id, sentences: spokenSentences(turn), heardMs, modalities: turn.modalities });
+      await this.falseInterruptions.armed({ itemId: turn.assistantItemId, turnId: turn.id, sentences: spokenSentences(turn), heardMs, modalities: turn.modalities }, held);
     }
     await s.stageLog.write({
       call_id: callId,
@@ -67,7 +69,7 @@ export class BargeIn {
   private async truncatePlaying(): Promise<void> {
     const cut = await this.st.heard.cutPlaying();
     if (!cut) return;
-    this.falseInterruptions.armed({ ...cut, modalities: ['audio'] }); // only answers with audio are remembered
+    await this.falseInterruptions.armed({ ...cut, modalities: ['audio'] }, false); // only answers with audio are remembered
     await this.st.s.stageLog.write({
       call_id: this.st.callId,
       turn_id: cut.turnId,

@@ -44,6 +44,7 @@ export class ChainedCall implements CallDriver {
       from,
       async (r) => {
         await this.output.onOutput(r);
+        await this.bargeIn.falseInterruptions.onOutput(r.out);
         // A barge-in's transcript decides whether the cut answer resumes (after the client has it).
         if (r.out.kind === 'transcript') await this.bargeIn.falseInterruptions.onTranscript(r.out.turn_id, r.out.text);
         else if (r.out.kind === 'transcript_failed') await this.bargeIn.falseInterruptions.onTranscript(r.out.turn_id, null);
@@ -70,7 +71,7 @@ export class ChainedCall implements CallDriver {
   async close(reason: string): Promise<void> {
     if (this.st.closed) return;
     this.st.closed = true;
-    this.bargeIn.falseInterruptions.close();
+    await this.bargeIn.falseInterruptions.close();
     if (this.st.active) await this.bargeIn.cancelTurn(this.st.active, 'client_cancelled', reason);
     await this.reader?.stop();
   }

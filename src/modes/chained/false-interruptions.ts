@@ -10,14 +10,22 @@
  * If no transcript has said "words" within timeout_ms of the end of the speech, it resumes too;
  * words that arrive later interrupt the resumed answer like a barge-in and are answered.
  *
+ * An answer the LLM is still writing at the barge-in is "held": its LLM job is not cancelled
+ * until the decision (the client got response.done cancelled and hears nothing of it), so a
+ * resumed answer is the whole answer, not the part written before the cough. Its sentences
+ * reach the resumed response as they come; a real interruption cancels the job then. The cost:
+ * for up to the decision time (≈ silence_duration_ms + STT, at most timeout_ms) the job goes
+ * on, including server-side tool calls it makes, and its own TTS jobs run for nothing.
+ *
  * Why re-synthesise instead of replaying the audio already made: the gateway does not keep the
  * audio it forwards, sentences cut by the cancel have only part of theirs, and the rest was never
  * made. One path (TTS jobs for the rest) covers every case; the cost is one TTS first byte.
  */
 import type { TtsJob } from '../../contracts/jobs';
+import type { StageOutput } from '../../contracts/output';
 import { DEFAULT_BACKCHANNELS } from '../../contracts/business';
 import { jobId } from '../../adapters/queues';
-import { falseInterruptionReason, joinAnswer, resumePlan, type ResumePlan } from '../../core/false-interruption';
+import { falseInterruptionReason, joinAnswer, resumePlan } from '../../core/false-interruption';
 import { ResponseEmitter } from '../../core/protocol';
 import type { SpokenSentence } from '../../core/truncate';
 import type { ChainedState } from './call-state';
@@ -43,7 +51,9 @@ interface Probe {
 
 interface Pending {
   origin: AnswerOrigin;
-  plan: ResumePlan;
+  /** The cut response's sentences (a held LLM adds more) and how much of its audio was heard. */
+  sentences: SpokenSentence[];
+  heardMs: number;
   modalities: Turn['modalities'];
   /** The caller is speaking (speech started, not yet committed). */
   speaking: boolean;
@@ -54,8 +64,19 @@ interface Pending {
   resumedTurn: Turn | null;
 }
 
+/** An LLM job left running through the decision (its turn was still being written). */
+interface Held {
+  turnId: string;
+  /** Sentences of it already taken (by seq): a redelivered record is not taken twice. */
+  seen: number;
+  done: boolean;
+  /** Sentences that came between the barge-in and the pending answer being set up (armed). */
+  early: string[] | null;
+}
+
 export class FalseInterruptions {
   private pending: Pending | null = null;
+  private held: Held | null = null;
   /** Interrupting turns whose transcript has not decided yet (they may outlive a pending). */
   private readonly probes = new Map<string, Probe>();
 
@@ -79,16 +100,89 @@ export class FalseInterruptions {
     return this.pending !== null && !this.pending.settled;
   }
 
-  /** A barge-in cut an answer (the caller's speech is in progress): keep what is left to say. */
-  armed(cut: CutAnswer): void {
-    this.clearTimer();
-    this.pending = null;
+  private resumable(modalities: Turn['modalities']): boolean {
     const td = this.st.session.turn_detection;
     // With create_response off the client decides when to answer: nothing resumes by itself.
-    if (!this.settings.resume || !cut.modalities.includes('audio') || !td || td.create_response === false) return;
-    const plan = resumePlan(cut.sentences, cut.heardMs);
-    if (!plan) return;
-    this.pending = { origin: this.st.heard.originOf(cut.itemId, cut.turnId), plan, modalities: cut.modalities, speaking: true, timer: null, settled: false, resumedTurn: null };
+    return this.settings.resume && modalities.includes('audio') && !!td && td.create_response !== false;
+  }
+
+  /**
+   * Barge-in on a turn whose LLM is still writing: leave its job running until the decision.
+   * Called as the cancel starts (the turn's output is ignored from then on), so no sentence is lost.
+   */
+  hold(turn: Turn): boolean {
+    if (!this.resumable(turn.modalities) || turn.totalSentences !== null || turn.hadClientTool || this.held !== null) return false;
+    this.held = { turnId: turn.id, seen: turn.sentences.length, done: false, early: [] };
+    return true;
+  }
+
+  /** A barge-in cut an answer (the caller's speech is in progress): keep what is left to say. */
+  async armed(cut: CutAnswer, held: boolean): Promise<void> {
+    this.clearTimer();
+    const before = this.pending;
+    this.pending = null;
+    const early = held && this.held?.turnId === cut.turnId ? (this.held.early ?? []) : [];
+    if (this.held) this.held.early = null;
+    // A held job feeds the answer it belongs to: the cut resumed response continues it, anything else does not.
+    else if (this.held && before?.resumedTurn?.id !== cut.turnId) await this.cancelHeld();
+    if (!this.resumable(cut.modalities)) return this.cancelHeld();
+    const sentences = [...cut.sentences, ...early.map((text) => ({ text, ms: 0 }))];
+    if (!this.heldWriting && resumePlan(sentences, cut.heardMs).rest.length === 0) return this.cancelHeld();
+    this.pending = {
+      origin: this.st.heard.originOf(cut.itemId, cut.turnId),
+      sentences,
+      heardMs: cut.heardMs,
+      modalities: cut.modalities,
+      speaking: true,
+      timer: null,
+      settled: false,
+      resumedTurn: null,
+    };
+  }
+
+  private get heldWriting(): boolean {
+    return this.held !== null && !this.held.done;
+  }
+
+  /** Output of every turn; only the held LLM job's sentences and end matter here. */
+  async onOutput(out: StageOutput): Promise<void> {
+    const held = this.held;
+    if (!held || out.turn_id !== held.turnId) return;
+    if (out.kind === 'sentence' && out.seq >= held.seen) {
+      held.seen = out.seq + 1;
+      if (held.early) held.early.push(out.text);
+      else await this.moreText(out.text);
+    } else if (out.kind === 'text_done' && !held.done) {
+      held.done = true;
+      if (!held.early) await this.heldDone();
+    }
+  }
+
+  /** A sentence the held job wrote after the barge-in: part of what is left to say. */
+  private async moreText(text: string): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    if (!p.settled) return void p.sentences.push({ text, ms: 0 });
+    const turn = p.resumedTurn;
+    if (!turn || this.st.active !== turn || !turn.emitter) return;
+    const seq = turn.sentences.length;
+    turn.sentences.push({ text, bytes: 0 });
+    this.st.sendAll(turn.emitter.transcriptDelta((seq > 0 ? ' ' : '') + text));
+    await this.speak(turn, seq, text);
+  }
+
+  /** The held job has written the whole answer: the resumed response knows its end, history its text. */
+  private async heldDone(): Promise<void> {
+    const p = this.pending;
+    const turn = p?.resumedTurn;
+    if (!p || !turn) return; // not resumed yet: resume() sees it is done
+    const prefix = this.st.heard.originOf(turn.assistantItemId, turn.id).prefix;
+    await this.st.heard.writeAnswer(p.origin, joinAnswer(prefix, ...turn.sentences.map((x) => x.text)));
+    if (this.st.active === turn) {
+      // Through the output stream, so the response ends (output.ts) once its last audio is out.
+      await this.st.s.output.write(this.st.callId, { kind: 'text_done', turn_id: turn.id, text: '', sentences: turn.sentences.length });
+    }
+    await this.cancelHeld(); // its own TTS jobs are not needed
   }
 
   onSpeechStarted(): void {
@@ -130,6 +224,7 @@ export class FalseInterruptions {
     if (p && this.pending === p) {
       this.clearTimer();
       p.settled = true;
+      await this.cancelHeld();
       if (p.resumedTurn && st.active === p.resumedTurn) await this.interrupt(p.resumedTurn, 'words after a false interruption');
     }
     if (st.active || st.closed) return; // something else answers now (a client's response.create)
@@ -143,12 +238,15 @@ export class FalseInterruptions {
     const { st } = this;
     this.clearTimer();
     p.settled = true;
-    if (st.closed || st.active) return; // the conversation has moved on
-    const { plan, origin } = p;
+    const plan = resumePlan(p.sentences, p.heardMs);
+    // The conversation has moved on, or there is nothing left to say.
+    if (st.closed || st.active || (plan.rest.length === 0 && !this.heldWriting)) return this.cancelHeld();
+    const { origin } = p;
     const turn = st.newTurn();
     turn.modalities = p.modalities;
     turn.sentences = plan.rest.map((text) => ({ text, bytes: 0 }));
-    turn.totalSentences = plan.rest.length;
+    // A held LLM still writing: the end comes with its text_done (heldDone).
+    turn.totalSentences = this.heldWriting ? null : plan.rest.length;
     st.setActive(turn);
     p.resumedTurn = turn;
     const heard = joinAnswer(origin.prefix, plan.heard);
@@ -172,19 +270,31 @@ export class FalseInterruptions {
     st.sendAll(turn.emitter.created());
     st.sendAll(turn.emitter.beginMessage(turn.assistantItemId));
     const text = plan.rest.join(' ');
+    // Later sentences of a held LLM follow (moreText).
     st.sendAll(turn.emitter.transcriptDelta(text));
     turn.textSent = text.length;
-    // The audio comes back through the output stream as any answer's does (output.ts).
-    for (const [seq, sentence] of plan.rest.entries()) {
-      const job: TtsJob = { call_id: st.callId, turn_id: turn.id, response_id: turn.responseId, assistant_item_id: turn.assistantItemId, seq, text: sentence };
-      await st.s.queues.tts.add('tts', job, { jobId: jobId(st.callId, turn.id, 'tts', seq) });
-    }
+    for (const [seq, sentence] of plan.rest.entries()) await this.speak(turn, seq, sentence);
+    if (this.held?.done) await this.cancelHeld();
   }
 
-  close(): void {
+  /** One sentence of a resumed response to the TTS stage; its audio comes back as any answer's does (output.ts). */
+  private async speak(turn: Turn, seq: number, text: string): Promise<void> {
+    const { st } = this;
+    const job: TtsJob = { call_id: st.callId, turn_id: turn.id, response_id: turn.responseId, assistant_item_id: turn.assistantItemId, seq, text };
+    await st.s.queues.tts.add('tts', job, { jobId: jobId(st.callId, turn.id, 'tts', seq) });
+  }
+
+  private async cancelHeld(): Promise<void> {
+    const held = this.held;
+    this.held = null;
+    if (held) await this.st.s.cancel.cancel(this.st.callId, held.turnId);
+  }
+
+  async close(): Promise<void> {
     this.clearTimer();
     this.pending = null;
     this.probes.clear();
+    await this.cancelHeld();
   }
 
   private clearTimer(): void {
