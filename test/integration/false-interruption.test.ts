@@ -171,6 +171,28 @@ describe('false interruption', () => {
     c.close();
   });
 
+  it('a transcript slower than timeout_ms: the answer resumes at the timeout, and words arriving later still interrupt', async () => {
+    await svc.api('/v1/businesses/quick', { method: 'PUT', json: { ...SIMPLE_BUSINESS, interruption: { false_interruption: { timeout_ms: 200 } } } });
+    svc.fake.script.chat.push({ text: LONG_ANSWER });
+    svc.fake.script.delays.sttMs = 1_500;
+    svc.fake.script.transcripts.push('What are your opening hours?', 'What about Sundays?');
+    const call = await newCall(svc, 'quick');
+    const c = await connectCall(svc, call.id);
+    const { cancelled, mark } = await interruptAnswer(c, speech());
+    const resumed = await c.waitFor('response.created', mark);
+    expect(resumed.response.id).not.toBe(cancelled.response.id);
+    // The late transcript has words: whatever the resumed answer is doing, the caller's question is answered.
+    const answer = await c.waitFor((e) => e.type === 'response.done' && e.response.status === 'completed' && said(e).startsWith('You said'), mark);
+    expect(said(answer)).toBe('You said: What about Sundays. How can I help further?');
+    expect((await logs(call.id)).filter((e) => e.event === 'resumed').map((e) => e.data.reason)).toEqual(['timeout']);
+    const history = chatRequests(svc).at(-1)!.messages;
+    expect(history.at(-1)).toMatchObject({ role: 'user', content: 'What about Sundays?' });
+    const assistants = history.filter((m) => m.role === 'assistant');
+    expect(assistants.length).toBeLessThanOrEqual(1);
+    if (assistants[0]) expect(LONG_ANSWER.startsWith(String(assistants[0].content))).toBe(true);
+    c.close();
+  });
+
   it('with false_interruption.resume off, a noise burst cuts the answer for good', async () => {
     await svc.api('/v1/businesses/no-resume', {
       method: 'PUT',

@@ -14,7 +14,7 @@ export class BargeIn {
   readonly falseInterruptions: FalseInterruptions;
 
   constructor(private readonly st: ChainedState) {
-    this.falseInterruptions = new FalseInterruptions(st, (turn, why) => this.cancelTurn(turn, 'turn_detected', why));
+    this.falseInterruptions = new FalseInterruptions(st, (turn) => this.interruptResumed(turn));
   }
 
   /** The caller started speaking: with interrupt_response, the answer being produced or played stops. */
@@ -65,11 +65,18 @@ export class BargeIn {
     this.st.retire(turn);
   }
 
+  /** Words came after a false interruption had resumed the answer: that answer stops as at a barge-in. */
+  private async interruptResumed(turn: Turn): Promise<void> {
+    if (this.st.active === turn) await this.cancelTurn(turn, 'turn_detected', 'words after a false interruption');
+    else await this.truncatePlaying(false);
+  }
+
   /** Barge-in while the client still plays an answer that was fully sent: history keeps what was heard. */
-  private async truncatePlaying(): Promise<void> {
+  private async truncatePlaying(mayResume = true): Promise<void> {
     const cut = await this.st.heard.cutPlaying();
     if (!cut) return;
-    await this.falseInterruptions.armed({ ...cut, modalities: ['audio'] }, false); // only answers with audio are remembered
+    // Only answers with audio are remembered, so the cut one is spoken.
+    if (mayResume) await this.falseInterruptions.armed({ ...cut, modalities: ['audio'] }, false);
     await this.st.s.stageLog.write({
       call_id: this.st.callId,
       turn_id: cut.turnId,

@@ -82,8 +82,8 @@ export class FalseInterruptions {
 
   constructor(
     private readonly st: ChainedState,
-    /** Cancels a resumed answer when late words turn out to be a real interruption. */
-    private readonly interrupt: (turn: Turn, why: string) => Promise<void>,
+    /** Stops a resumed answer (cancel, or cut while it plays) when late words turn out to be a real interruption. */
+    private readonly interrupt: (turn: Turn) => Promise<void>,
   ) {}
 
   private get settings() {
@@ -193,8 +193,18 @@ export class FalseInterruptions {
 
   /** The interrupting speech became a turn: transcribed, answered only if it has words. */
   addProbe(turn: Turn, userItemId: string): void {
-    const p = this.pending!;
     this.probes.set(turn.id, { turn, userItemId, decided: false });
+    this.speechEnded();
+  }
+
+  /** The speech in progress will not become a turn (input_audio_buffer.clear): no words from it. */
+  onSpeechDropped(): void {
+    if (this.watching && this.pending!.speaking) this.speechEnded();
+  }
+
+  /** The caller's speech ended: the decision is due within timeout_ms. */
+  private speechEnded(): void {
+    const p = this.pending!;
     p.speaking = false;
     this.clearTimer();
     p.timer = setTimeout(() => {
@@ -225,7 +235,7 @@ export class FalseInterruptions {
       this.clearTimer();
       p.settled = true;
       await this.cancelHeld();
-      if (p.resumedTurn && st.active === p.resumedTurn) await this.interrupt(p.resumedTurn, 'words after a false interruption');
+      if (p.resumedTurn) await this.interrupt(p.resumedTurn);
     }
     if (st.active || st.closed) return; // something else answers now (a client's response.create)
     st.turns.set(probe.turn.id, probe.turn);

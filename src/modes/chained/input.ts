@@ -70,6 +70,7 @@ export class ChainedInput {
 
   clear(): void {
     this.detector.clear();
+    this.bargeIn.falseInterruptions.onSpeechDropped();
     this.st.send(inputEvents.cleared());
   }
 
