@@ -46,7 +46,6 @@ export interface CutAnswer {
 interface Probe {
   turn: Turn;
   userItemId: string;
-  decided: boolean;
 }
 
 interface Pending {
@@ -77,6 +76,7 @@ interface Held {
 export class FalseInterruptions {
   private pending: Pending | null = null;
   private held: Held | null = null;
+  private answerWrites: Promise<void> = Promise.resolve();
   /** Interrupting turns whose transcript has not decided yet (they may outlive a pending). */
   private readonly probes = new Map<string, Probe>();
 
@@ -121,8 +121,8 @@ export class FalseInterruptions {
     this.clearTimer();
     const before = this.pending;
     this.pending = null;
-    const early = held && this.held?.turnId === cut.turnId ? (this.held.early ?? []) : [];
-    if (this.held) this.held.early = null;
+    const early = held && this.held ? (this.held.early ?? []) : [];
+    if (held && this.held) this.held.early = null;
     // A held job feeds the answer it belongs to: the cut resumed response continues it, anything else does not.
     else if (this.held && before?.resumedTurn?.id !== cut.turnId) await this.cancelHeld();
     if (!this.resumable(cut.modalities)) return this.cancelHeld();
@@ -176,8 +176,7 @@ export class FalseInterruptions {
     const p = this.pending;
     const turn = p?.resumedTurn;
     if (!p || !turn) return; // not resumed yet: resume() sees it is done
-    const prefix = this.st.heard.originOf(turn.assistantItemId, turn.id).prefix;
-    await this.st.heard.writeAnswer(p.origin, joinAnswer(prefix, ...turn.sentences.map((x) => x.text)));
+    await this.saveAnswer(p, turn);
     if (this.st.active === turn) {
       // Through the output stream, so the response ends (output.ts) once its last audio is out.
       await this.st.s.output.write(this.st.callId, { kind: 'text_done', turn_id: turn.id, text: '', sentences: turn.sentences.length });
@@ -193,7 +192,7 @@ export class FalseInterruptions {
 
   /** The interrupting speech became a turn: transcribed, answered only if it has words. */
   addProbe(turn: Turn, userItemId: string): void {
-    this.probes.set(turn.id, { turn, userItemId, decided: false });
+    this.probes.set(turn.id, { turn, userItemId });
     this.speechEnded();
   }
 
@@ -217,15 +216,14 @@ export class FalseInterruptions {
   /** A probe turn's transcript (null: transcription failed). Call after the client got it. */
   async onTranscript(turnId: string, text: string | null): Promise<void> {
     const probe = this.probes.get(turnId);
-    if (!probe || probe.decided) return;
-    probe.decided = true;
+    if (!probe) return;
     this.probes.delete(turnId);
     const p = this.pending;
     const reason: ResumeReason | null = text === null ? 'transcription_failed' : falseInterruptionReason(text, this.settings.backchannels);
     if (!reason) return this.answer(probe, p);
     // Not a turn: the model never sees it (the resumed answer goes on as if it were not there).
     await this.st.s.calls.rewriteHistoryItem(this.st.callId, probe.userItemId, null);
-    if (p && this.pending === p && !p.settled && !p.speaking && ![...this.probes.values()].some((x) => !x.decided)) await this.resume(p, reason);
+    if (p && this.pending === p && !p.settled && !p.speaking && this.probes.size === 0) await this.resume(p, reason);
   }
 
   /** Words: a real interruption. Stop a resumed answer if one started, and answer the probe. */
@@ -259,16 +257,8 @@ export class FalseInterruptions {
     turn.totalSentences = this.heldWriting ? null : plan.rest.length;
     st.setActive(turn);
     p.resumedTurn = turn;
-    const heard = joinAnswer(origin.prefix, plan.heard);
-    st.heard.markResumed(turn.assistantItemId, { ...origin, prefix: heard });
-    await st.heard.writeAnswer(origin, joinAnswer(heard, ...plan.rest));
-    await st.s.stageLog.write({
-      call_id: st.callId,
-      turn_id: turn.id,
-      stage: 'gateway',
-      event: 'resumed',
-      data: { resumed_from_ms: plan.resumedFromMs, reason, resumed_turn_id: origin.turnId, sentences: plan.rest.length },
-    });
+    st.heard.markResumed(turn.assistantItemId, { ...origin, prefix: joinAnswer(origin.prefix, plan.heard) });
+    // The response opens before anything is awaited, so a held LLM's next sentence finds it (moreText).
     turn.emitter = new ResponseEmitter({
       responseId: turn.responseId,
       conversationId: st.conversationId,
@@ -281,10 +271,31 @@ export class FalseInterruptions {
     st.sendAll(turn.emitter.beginMessage(turn.assistantItemId));
     const text = plan.rest.join(' ');
     // Later sentences of a held LLM follow (moreText).
-    st.sendAll(turn.emitter.transcriptDelta(text));
+    if (text) st.sendAll(turn.emitter.transcriptDelta(text));
     turn.textSent = text.length;
+    await st.s.stageLog.write({
+      call_id: st.callId,
+      turn_id: turn.id,
+      stage: 'gateway',
+      event: 'resumed',
+      data: { resumed_from_ms: plan.resumedFromMs, reason, resumed_turn_id: origin.turnId, sentences: plan.rest.length },
+    });
     for (const [seq, sentence] of plan.rest.entries()) await this.speak(turn, seq, sentence);
+    await this.saveAnswer(p, turn);
     if (this.held?.done) await this.cancelHeld();
+  }
+
+  /**
+   * History's one assistant message for the answer: what was heard before the resumed response and
+   * all it says (so far). Writes run one after another, each with the text as it then stands.
+   */
+  private saveAnswer(p: Pending, turn: Turn): Promise<void> {
+    const write = async () => {
+      const prefix = this.st.heard.originOf(turn.assistantItemId, turn.id).prefix;
+      await this.st.heard.writeAnswer(p.origin, joinAnswer(prefix, ...turn.sentences.map((x) => x.text)));
+    };
+    this.answerWrites = this.answerWrites.then(write, write);
+    return this.answerWrites;
   }
 
   /** One sentence of a resumed response to the TTS stage; its audio comes back as any answer's does (output.ts). */
