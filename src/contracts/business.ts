@@ -37,8 +37,27 @@ export const Limits = z
   })
   .strict();
 
+/** The default interruption.backchannels: what a listening caller says that is not a turn. */
+export const DEFAULT_BACKCHANNELS = ['mm', 'mhm', 'uh-huh', 'uh', 'um'];
+
+/**
+ * False-interruption recovery (DESIGN.md §8): a barge-in whose speech turns out to have no words
+ * (or only backchannels) within timeout_ms of its end resumes the cancelled answer.
+ */
+export const FalseInterruption = z
+  .object({
+    timeout_ms: z.number().int().min(100).max(10_000).default(2_000),
+    resume: z.boolean().default(true),
+  })
+  .strict();
+export type FalseInterruption = z.infer<typeof FalseInterruption>;
+
 export const Interruption = z
-  .object({ min_speech_ms: z.number().int().min(50).max(2_000).default(200) })
+  .object({
+    min_speech_ms: z.number().int().min(50).max(2_000).default(200),
+    false_interruption: FalseInterruption.default({ timeout_ms: 2_000, resume: true }),
+    backchannels: z.array(z.string().min(1).max(40)).max(50).default(DEFAULT_BACKCHANNELS),
+  })
   .strict();
 
 /** Call recording (DESIGN.md §9): off unless the business turns it on. */
@@ -86,7 +105,7 @@ export const BusinessInput = z
      * Chained mode's VAD: how much speech starts a turn and, while the agent is answering,
      * interrupts it (so a cough or an echo blip does not cut the agent off).
      */
-    interruption: Interruption.default({ min_speech_ms: 200 }),
+    interruption: Interruption.default({ min_speech_ms: 200, false_interruption: { timeout_ms: 2_000, resume: true }, backchannels: DEFAULT_BACKCHANNELS }),
     /**
      * Where transfer_to_human sends a phone call once the agent's last words have played: an
      * E.164 number or a SIP URI. Without it, a transfer is only recorded.

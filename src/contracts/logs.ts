@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 export const LogStage = z.enum(['gateway', 'vad', 'stt', 'llm', 'tool', 'tts', 'realtime']);
 export type LogStage = z.infer<typeof LogStage>;
-export const LogEvent = z.enum(['queued', 'started', 'first_output', 'completed', 'retry', 'failed', 'cancelled']);
+export const LogEvent = z.enum(['queued', 'started', 'first_output', 'completed', 'retry', 'failed', 'cancelled', 'resumed']);
 export type LogEvent = z.infer<typeof LogEvent>;
 
 export const StageLogEntry = z.object({

@@ -108,6 +108,12 @@ export const stageMetrics = {
     labelNames: ['stage'] as const,
     registers,
   }),
+  resumes: new Counter({
+    name: 'voice_agent_false_interruption_resumes_total',
+    help: 'Answers resumed after a false interruption (chained mode), by reason (no_words, backchannel, timeout, transcription_failed).',
+    labelNames: ['reason'] as const,
+    registers,
+  }),
   turns: new Counter({
     name: 'voice_agent_turns_total',
     help: 'Turns that ended, by outcome (completed or cancelled).',

@@ -42,6 +42,9 @@ export function observeStageEntry(e: StageLogEntry, readLog?: ReadCallLog): void
         if (e.stage === 'realtime') m.bargeIns.inc({ mode: 'realtime' });
         break;
       }
+      case 'resumed':
+        m.resumes.inc({ reason: typeof d.reason === 'string' ? d.reason : 'unknown' });
+        break;
       default:
         break;
     }

@@ -5,14 +5,21 @@
 import { inputEvents } from '../../core/protocol';
 import { playedMs } from '../../core/played';
 import type { ChainedState } from './call-state';
+import { FalseInterruptions } from './false-interruptions';
 import { totalAudioMs } from './heard-history';
 import { sentMs, spokenSentences, type Turn } from './turn';
 
 export class BargeIn {
-  constructor(private readonly st: ChainedState) {}
+  /** A barge-in that turns out to have no words resumes the answer it cut (DESIGN.md §8). */
+  readonly falseInterruptions: FalseInterruptions;
+
+  constructor(private readonly st: ChainedState) {
+    this.falseInterruptions = new FalseInterruptions(st, (turn) => this.interruptResumed(turn));
+  }
 
   /** The caller started speaking: with interrupt_response, the answer being produced or played stops. */
   async onSpeechStarted(): Promise<void> {
+    this.falseInterruptions.onSpeechStarted();
     if (!(this.st.session.turn_detection?.interrupt_response ?? true)) return;
     if (this.st.active) await this.cancelTurn(this.st.active, 'turn_detected', 'barge-in');
     else await this.truncatePlaying();
@@ -34,7 +41,9 @@ export class BargeIn {
   private async cancel(turn: Turn, reason: 'turn_detected' | 'client_cancelled', why: string, clientPlayedMs?: number): Promise<void> {
     const { s, callId } = this.st;
     const started = Date.now();
-    await s.cancel.cancel(callId, turn.id);
+    // An answer still being written may turn out to have been cut by a cough: its LLM goes on until that is known.
+    const held = why === 'barge-in' && this.falseInterruptions.hold(turn);
+    if (!held) await s.cancel.cancel(callId, turn.id);
     const sent = sentMs(turn);
     const heardMs = playedMs({ sentMs: sent, firstSentAt: turn.firstAudioAt, now: Date.now(), ...(clientPlayedMs !== undefined ? { reportedMs: clientPlayedMs } : {}) });
     if (turn.emitter && !turn.emitter.isDone) {
@@ -42,6 +51,9 @@ export class BargeIn {
       this.st.lastItemId = turn.emitter.lastItemId;
     }
     await this.st.heard.cutTurn(turn, heardMs);
+    if (why === 'barge-in') {
+      await this.falseInterruptions.armed({ itemId: turn.assistantItemId, turnId: turn.id, sentences: spokenSentences(turn), heardMs, modalities: turn.modalities }, held);
+    }
     await s.stageLog.write({
       call_id: callId,
       turn_id: turn.id,
@@ -53,10 +65,18 @@ export class BargeIn {
     this.st.retire(turn);
   }
 
+  /** Words came after a false interruption had resumed the answer: that answer stops as at a barge-in. */
+  private async interruptResumed(turn: Turn): Promise<void> {
+    if (this.st.active === turn) await this.cancelTurn(turn, 'turn_detected', 'words after a false interruption');
+    else await this.truncatePlaying(false);
+  }
+
   /** Barge-in while the client still plays an answer that was fully sent: history keeps what was heard. */
-  private async truncatePlaying(): Promise<void> {
+  private async truncatePlaying(mayResume = true): Promise<void> {
     const cut = await this.st.heard.cutPlaying();
     if (!cut) return;
+    // Only answers with audio are remembered, so the cut one is spoken.
+    if (mayResume) await this.falseInterruptions.armed({ ...cut, modalities: ['audio'] }, false);
     await this.st.s.stageLog.write({
       call_id: this.st.callId,
       turn_id: cut.turnId,

@@ -42,7 +42,13 @@ export class ChainedCall implements CallDriver {
       s.redis,
       s.keys.callOutput(callId),
       from,
-      (r) => this.output.onOutput(r),
+      async (r) => {
+        await this.output.onOutput(r);
+        await this.bargeIn.falseInterruptions.onOutput(r.out);
+        // A barge-in's transcript decides whether the cut answer resumes (after the client has it).
+        if (r.out.kind === 'transcript') await this.bargeIn.falseInterruptions.onTranscript(r.out.turn_id, r.out.text);
+        else if (r.out.kind === 'transcript_failed') await this.bargeIn.falseInterruptions.onTranscript(r.out.turn_id, null);
+      },
       (err) => s.log.warn({ call_id: callId, err: err.message }, 'output stream read failed'),
     );
     this.reader.start();
@@ -65,6 +71,7 @@ export class ChainedCall implements CallDriver {
   async close(reason: string): Promise<void> {
     if (this.st.closed) return;
     this.st.closed = true;
+    await this.bargeIn.falseInterruptions.close();
     if (this.st.active) await this.bargeIn.cancelTurn(this.st.active, 'client_cancelled', reason);
     await this.reader?.stop();
   }

@@ -70,6 +70,7 @@ export class ChainedInput {
 
   clear(): void {
     this.detector.clear();
+    this.bargeIn.falseInterruptions.onSpeechDropped();
     this.st.send(inputEvents.cleared());
   }
 
@@ -139,7 +140,11 @@ export class ChainedInput {
     st.send(inputEvents.itemCreated(item, st.lastItemId));
     st.send(inputEvents.itemDone(item, st.lastItemId));
     st.lastItemId = itemId;
-    if (respond) st.setActive(turn);
+    // Speech that interrupted an answer: its transcript decides whether it is a turn at all
+    // (false-interruptions.ts), so its STT job does not start the LLM by itself.
+    const probe = respond && this.bargeIn.falseInterruptions.watching;
+    if (probe) this.bargeIn.falseInterruptions.addProbe(turn, itemId);
+    else if (respond) st.setActive(turn);
     else st.awaitingTranscript.add(turn.id);
     await st.utterances.put(st.callId, turn.id, audio);
     const job: SttJob = {
@@ -149,7 +154,7 @@ export class ChainedInput {
       assistant_item_id: turn.assistantItemId,
       user_item_id: itemId,
       audio_ms: audioMs,
-      respond,
+      respond: respond && !probe,
       ...(earlyId ? { early_id: earlyId } : {}),
     };
     await st.jobs.stt(job);
