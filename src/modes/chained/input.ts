@@ -138,6 +138,7 @@ export class ChainedInput {
     const item = inputEvents.userAudioItem(itemId);
     st.send(inputEvents.itemCreated(item, st.lastItemId));
     st.send(inputEvents.itemDone(item, st.lastItemId));
+    st.items.add({ ...item, id: itemId }, audio);
     st.lastItemId = itemId;
     if (respond) st.setActive(turn);
     else st.awaitingTranscript.add(turn.id);
