@@ -12,7 +12,13 @@ export interface ChatLikeMessage {
 }
 
 export function answeredToolCalls<M extends ChatLikeMessage>(messages: readonly M[]): M[] {
-  const answered = new Set(messages.filter((m) => m.role === 'tool' && m.tool_call_id).map((m) => m.tool_call_id!));
+  // A call is answered by a tool message after it.
+  const seen = new Set<string>();
+  const answered = new Set<string>();
+  for (const m of messages) {
+    for (const c of m.tool_calls ?? []) seen.add(c.id);
+    if (m.role === 'tool' && m.tool_call_id && seen.has(m.tool_call_id)) answered.add(m.tool_call_id);
+  }
   const called = new Set<string>();
   const out: M[] = [];
   for (const m of messages) {
