@@ -78,9 +78,11 @@ class LlmTurn {
     // results are in `messages`): it goes on with the next round.
     const firstRound = ctx.attempt > 1 ? toolRoundsDone(history, d.assistant_item_id) : 0;
     const resumeAt = ctx.attempt > 1 ? await this.resume(firstRound) : 0;
+    // Its first worker got as far as a client tool's call: that ended the response.
+    const ended = ctx.attempt > 1 && this.endedAtClientCall(history, firstRound);
     let usage: Record<string, number> | undefined;
     try {
-      for (let round = firstRound; round <= MAX_TOOL_ROUNDS; round++) {
+      for (let round = firstRound; !ended && round <= MAX_TOOL_ROUNDS; round++) {
         const allowTools = round < MAX_TOOL_ROUNDS;
         // A resumed round restarts where it began: what the new stream repeats of the text
         // already sent is skipped, what differs follows it (textDelta).
@@ -122,6 +124,13 @@ class LlmTurn {
     if (spokenUpTo < prior.text.length) for (const s of this.splitter.push(prior.text.slice(spokenUpTo))) await this.sentence(s);
     await this.ctx.log('retry', { resumed_chars: prior.text.length, resumed_sentences: this.seq, resumed_round: round });
     return prior.roundStarts[round] ?? prior.text.length;
+  }
+
+  private endedAtClientCall(history: ChatHistoryEntry[], roundsDone: number): boolean {
+    if (roundsDone === 0) return false;
+    const entry = history.find((h) => h.item_id === toolCallsItemId(this.d.assistant_item_id, roundsDone - 1));
+    const calls = (entry?.message['tool_calls'] ?? []) as { function: { name: string } }[];
+    return calls.some((c) => toolHandlerFor(this.business, c.function.name, this.call.session.tools).type === 'client');
   }
 
   private messages(history: ChatHistoryEntry[]): ChatMessage[] {

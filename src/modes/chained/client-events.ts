@@ -1,6 +1,7 @@
 /**
  * The client's Realtime events in chained mode: session updates, conversation items (a client
- * tool's output goes to the LLM worker waiting for it), response.create / cancel / interrupt, and
+ * tool's output joins the history the next response reads; retrieve / delete / truncate are
+ * item-events.ts), response.create / cancel / interrupt, and
  * the audio buffer events handed to the input.
  */
 import type { ClientEvent, ClientEventOf } from '../../contracts/realtime';
