@@ -4,6 +4,8 @@
  * function call ending the response, so one user turn gets one answer whether the client follows
  * its function_call_output with response.create or not.
  */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
 import { chatRequests, connectCall, newCall, spokenTurn } from '../helpers/calls';
@@ -11,17 +13,34 @@ import type { RealtimeClient, WireEvent } from '../helpers/realtime-client';
 import { startService, type TestService } from '../helpers/service';
 
 let svc: TestService;
+/** A webhook tool that answers when the test says so (so a response is still open at a known point). */
+let hook: Server;
+let webhookCalled: Promise<(body: string) => void>;
+let onWebhook: (release: (body: string) => void) => void;
+const armWebhook = () => (webhookCalled = new Promise((resolve) => (onWebhook = resolve)));
 beforeAll(async () => {
-  svc = await startService();
+  svc = await startService({ env: { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8' } });
+  hook = createServer((req, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => onWebhook((body) => res.writeHead(200, { 'content-type': 'application/json' }).end(body)));
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/stock`;
   const locate = { type: 'function', name: 'get_location', description: 'Where the caller is.', parameters: { type: 'object', properties: {} } };
+  const stock = { type: 'function', name: 'check_stock', description: 'Stock of an item.', parameters: { type: 'object', properties: { item: { type: 'string' } } } };
   const res = await svc.api('/v1/businesses/items', {
     method: 'PUT',
-    json: { mode: 'chained', session: { instructions: 'Help customers.', tools: [locate] }, tool_handlers: { get_location: { type: 'client', timeout_ms: 5000 } } },
+    json: {
+      mode: 'chained',
+      session: { instructions: 'Help customers.', tools: [locate, stock] },
+      tool_handlers: { get_location: { type: 'client', timeout_ms: 5000 }, check_stock: { type: 'webhook', url: hookUrl, secret: 'webhook-secret-123', timeout_ms: 10_000 } },
+    },
   });
   expect(res.status).toBeLessThan(300);
 });
 afterAll(async () => {
   await svc?.stop();
+  hook?.close();
 });
 beforeEach(() => svc.fake.reset());
 
@@ -160,19 +179,28 @@ describe("a client tool's call ends the response, as in OpenAI's API", () => {
     c.close();
   });
 
-  it('response.create sent right after the function call, before its response.done: one answer, no error', async () => {
+  it('response.create sent before the function call\'s response is done (a business tool of the same turn still running): one answer, no error', async () => {
     const c = await connect();
-    svc.fake.script.chat.push({ tool_calls: [{ name: 'get_location', arguments: {} }] });
-    await say(c, 'Where am I?');
+    armWebhook();
+    svc.fake.script.chat.push({ tool_calls: [{ name: 'get_location', arguments: {} }, { name: 'check_stock', arguments: { item: 'kettle' } }] });
+    await say(c, 'Where am I, and do you have kettles?');
     c.send({ type: 'response.create' });
-    const args = await c.waitFor('response.function_call_arguments.done');
-    // As the Agents SDK does: output and response.create the moment the call's arguments are done.
-    c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: args.call_id, output: '{"city":"Porto"}' } });
+    const release = await webhookCalled;
+    const call = await c.waitFor((e) => e.type === 'response.output_item.done' && e.item.name === 'get_location');
+    // As the Agents SDK does: output and response.create the moment the call is complete.
+    c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.item.call_id, output: '{"city":"Porto"}' } });
     c.send({ type: 'response.create' });
+    await c.waitFor((e) => e.type === 'conversation.item.created' && e.item.type === 'function_call_output');
+    release('{"in_stock":3}');
+    const first = await c.waitFor('response.done');
+    expect(first.response.output.map((i: WireEvent) => i.name)).toEqual(['get_location', 'check_stock']);
     const done = await c.waitFor(isAnswer);
-    expect(done.response.output[0].content[0].transcript).toContain('Porto');
+    expect(done.response.status).toBe('completed');
     expect(c.events.filter((e) => e.type === 'response.created')).toHaveLength(2);
     expect(c.types()).not.toContain('error');
+    // The answer's model request had both results: the client's and the business tool's.
+    const tools = lastChat().filter((m) => m.role === 'tool').map((m) => m.content);
+    expect(tools.sort()).toEqual(['{"city":"Porto"}', '{"in_stock":3}']);
     c.close();
   });
 
