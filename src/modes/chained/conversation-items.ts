@@ -34,10 +34,6 @@ export class ConversationItems {
     return this.items.get(itemId)?.item;
   }
 
-  has(itemId: string): boolean {
-    return this.items.has(itemId);
-  }
-
   wasDeleted(itemId: string): boolean {
     return this.deleted.has(itemId);
   }
@@ -53,16 +49,6 @@ export class ConversationItems {
     const item = this.items.get(itemId)?.item;
     if (item?.type !== 'message') return;
     for (const p of item.content) if (p.type === 'input_audio') p.transcript = transcript;
-  }
-
-  /** An assistant message's words as the model now sees them (after truncation: what was heard). */
-  setAssistantText(itemId: string, text: string): void {
-    const item = this.items.get(itemId)?.item;
-    if (item?.type !== 'message' || item.role !== 'assistant') return;
-    for (const p of item.content) {
-      if (p.type === 'audio') p.transcript = text;
-      else if (p.type === 'text') p.text = text;
-    }
   }
 
   /** The item as conversation.item.retrieved carries it: a user audio item with its audio in `format`. */
