@@ -12,6 +12,7 @@ import type { Business } from '../src/contracts/business';
 import { toChatTool } from '../src/contracts/tools';
 import { SentenceSplitter } from '../src/core/sentences';
 import { abortable } from '../src/core/abortable';
+import { answeredToolCalls } from '../src/core/chat-history';
 import { ToolCallAccumulator, type CompletedToolCall } from '../src/core/tool-call-accumulator';
 import { jobId } from '../src/adapters/queues';
 import { WriteBatch, functionCallItemId } from '../src/adapters/output-stream';
@@ -80,9 +81,11 @@ class LlmTurn {
     // results are in `messages`): it goes on with the next round.
     const firstRound = ctx.attempt > 1 ? toolRoundsDone(history, d.assistant_item_id) : 0;
     const resumeAt = ctx.attempt > 1 ? await this.resume(firstRound) : 0;
+    // Its first worker got as far as a client tool's call: that ended the response.
+    const ended = ctx.attempt > 1 && this.endedAtClientCall(history, firstRound);
     let usage: Record<string, number> | undefined;
     try {
-      for (let round = firstRound; round <= MAX_TOOL_ROUNDS; round++) {
+      for (let round = firstRound; !ended && round <= MAX_TOOL_ROUNDS; round++) {
         const allowTools = round < MAX_TOOL_ROUNDS;
         // A resumed round restarts where it began: what the new stream repeats of the text
         // already sent is skipped, what differs follows it (textDelta).
@@ -95,7 +98,7 @@ class LlmTurn {
         this.provider = provider;
         usage = result.usage ?? usage;
         if (result.toolCalls.length === 0) break;
-        await this.runTools(round, result.toolCalls, messages);
+        if ((await this.runTools(round, result.toolCalls, messages)) === 'client') break;
       }
     } catch (err) {
       if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', { text_chars: this.text.length }, Date.now() - ctx.startedAt));
@@ -129,9 +132,17 @@ class LlmTurn {
     return prior.roundStarts[round] ?? prior.text.length;
   }
 
+  private endedAtClientCall(history: ChatHistoryEntry[], roundsDone: number): boolean {
+    if (roundsDone === 0) return false;
+    const entry = history.find((h) => h.item_id === toolCallsItemId(this.d.assistant_item_id, roundsDone - 1));
+    const calls = (entry?.message['tool_calls'] ?? []) as { function: { name: string } }[];
+    return calls.some((c) => toolHandlerFor(this.business, c.function.name, this.call.session.tools).type === 'client');
+  }
+
   private messages(history: ChatHistoryEntry[]): ChatMessage[] {
     const instructions = this.d.overrides?.instructions ?? this.call.session.instructions;
-    return [{ role: 'system', content: instructions }, ...history.map((h) => h.message as unknown as ChatMessage)];
+    const past = answeredToolCalls(history.map((h) => h.message as unknown as ChatMessage & { role: string }));
+    return [{ role: 'system', content: instructions }, ...past];
   }
 
   /**
@@ -242,7 +253,12 @@ class LlmTurn {
     await deps.queues.tts.add('tts', job, { jobId: jobId(d.call_id, d.turn_id, 'tts', seq) });
   }
 
-  private async runTools(round: number, calls: CompletedToolCall[], messages: ChatMessage[]) {
+  /**
+   * Runs a round's tool calls. With a client tool among them the response ends here, as in
+   * OpenAI's API: the client runs it, sends its function_call_output and then response.create,
+   * which is the next response ('client' is returned). Business tools in that round still run.
+   */
+  private async runTools(round: number, calls: CompletedToolCall[], messages: ChatMessage[]): Promise<'client' | 'server'> {
     const { deps, d, ctx, business } = this;
     // Text said before the tool call stays in the history as its own assistant content.
     const assistant: ChatMessage = {
@@ -251,6 +267,12 @@ class LlmTurn {
       tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
     };
     const items = calls.map((c, i) => ({ ...c, item_id: functionCallItemId(d.assistant_item_id, round, i) }));
+    const tools = this.call.session.tools;
+    const isClient = (name: string) => toolHandlerFor(business, name, tools).type === 'client';
+    const clientRound = items.some((c) => isClient(c.name));
+    const callsEntry = { item_id: toolCallsItemId(d.assistant_item_id, round), turn_id: d.turn_id, message: assistant as unknown as Record<string, unknown> };
+    // The call is in the history before the client hears of it, so its output lands after it.
+    if (clientRound) await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:tools:${round}`, [callsEntry]);
     for (const c of items) {
       await deps.output.write(d.call_id, { kind: 'function_call', turn_id: d.turn_id, call_id: c.id, name: c.name, arguments: c.arguments, item_id: c.item_id });
     }
@@ -266,19 +288,21 @@ class LlmTurn {
       requestCallAction: (action: 'transfer' | 'end', reason: string | undefined) =>
         deps.output.write(d.call_id, { kind: 'call_action', turn_id: d.turn_id, action, reason }),
     };
-    // Several calls in one model turn run in parallel.
-    const results = await Promise.all(items.map((c) => runToolCall(deps, toolCtx, c)));
+    // Several calls in one model turn run in parallel; the client runs its own.
+    const serverItems = items.filter((c) => !isClient(c.name));
+    const results = await Promise.all(serverItems.map((c) => runToolCall(deps, toolCtx, c)));
     for (const [i, r] of results.entries()) {
-      // response.function_call.done says the service ran a tool; a client tool's result is the client's own.
-      if (toolHandlerFor(business, r.name, this.call.session.tools).type === 'client') continue;
-      await deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: clientToolOutput(business, r.output), duration_ms: r.duration_ms, item_id: items[i]!.item_id });
+      await deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: clientToolOutput(business, r.output), duration_ms: r.duration_ms, item_id: serverItems[i]!.item_id });
     }
     const toolMessages: ChatMessage[] = results.map((r) => ({ role: 'tool', tool_call_id: r.call_id, content: r.output }));
     messages.push(assistant, ...toolMessages);
-    await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:tools:${round}`, [
-      { item_id: toolCallsItemId(d.assistant_item_id, round), turn_id: d.turn_id, message: assistant as unknown as Record<string, unknown> },
-      ...toolMessages.map((m, i) => ({ item_id: `${d.assistant_item_id}_tr${round}_${i}`, turn_id: d.turn_id, message: m as unknown as Record<string, unknown> })),
-    ]);
+    const resultEntries = toolMessages.map((m, i) => ({ item_id: `${d.assistant_item_id}_tr${round}_${i}`, turn_id: d.turn_id, message: m as unknown as Record<string, unknown> }));
+    if (clientRound) {
+      if (resultEntries.length) await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:toolresults:${round}`, resultEntries);
+      return 'client';
+    }
+    await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:tools:${round}`, [callsEntry, ...resultEntries]);
+    return 'server';
   }
 
   private async finish(usage: Record<string, number> | undefined) {

@@ -197,10 +197,10 @@ describe.each(MODES)('the Agents SDK (@openai/agents-realtime RealtimeAgent + Re
       expect(answer.transcript).toContain('Sunny and 21 degrees in Paris');
       await r.next('response.done', (e) => e.response.output.some((i: Event) => i.type === 'message'), turnStart);
       expect(calls).toEqual(['Paris']);
-      // One user turn: one function call, then exactly one spoken answer (OpenAI answers in a second
-      // response after the client's output; chained mode may continue the first one).
-      const outputs = r.events.slice(turnStart).filter((e) => e.type === 'response.done').flatMap((e) => e.response.output.map((i: Event) => i.type));
-      expect(outputs).toEqual(['function_call', 'message']);
+      // One user turn: the function call ends the first response; the SDK sends the output and
+      // response.create, and the second response is the one spoken answer (as OpenAI does it).
+      const outputs = r.events.slice(turnStart).filter((e) => e.type === 'response.done').map((e) => e.response.output.map((i: Event) => i.type));
+      expect(outputs).toEqual([['function_call'], ['message']]);
       expect(r.events.filter((e) => e.type === 'error')).toEqual([]);
       expect(errors).toEqual([]);
       // The gateway never ran the client's tool.
@@ -210,6 +210,61 @@ describe.each(MODES)('the Agents SDK (@openai/agents-realtime RealtimeAgent + Re
     }
   });
 });
+
+describe('the Agents SDK in chained mode: retrieve, interruption and truncation over two turns', () => {
+  it('answers each turn once, retrieves the transcribed user item (with its audio), truncates the interrupted answer to what was heard, no errors', async () => {
+    const agent = new RealtimeAgent({ name: 'Support', instructions: 'You are the Acme support agent. Be brief.', voice: 'alloy' });
+    const session = new RealtimeSession(agent, { transport: 'websocket', model: 'gpt-realtime' });
+    const errors: unknown[] = [];
+    session.on('error', (e) => errors.push(e));
+    const r = recorder((l) => session.on('transport_event', (e) => l(e as Event)));
+    await session.connect({ apiKey: ADMIN_KEY, url: `${svc.wsUrl}/v1/realtime?business_id=oc-chained` });
+    try {
+      await r.next('session.updated', (e) => e.session?.instructions === 'You are the Acme support agent. Be brief.');
+
+      // Turn 1, spoken: once the transcript is in, the SDK retrieves the user item (0.14 always does).
+      const turn1 = r.events.length;
+      svc.fake.script.transcripts.push('What are your opening hours?');
+      const audio = spokenTurn();
+      for (let i = 0; i < audio.length; i += 4800) session.sendAudio(toArrayBuffer(audio.subarray(i, i + 4800))); // 100 ms frames, as a microphone sends
+      const transcribed = await r.next('conversation.item.input_audio_transcription.completed', () => true, turn1);
+      const user = await r.next('conversation.item.retrieved', (e) => e.item.id === transcribed.item_id, turn1);
+      expect(user.item).toMatchObject({ type: 'message', role: 'user', content: [{ type: 'input_audio', transcript: 'What are your opening hours?' }] });
+      expect(Buffer.from(user.item.content[0].audio, 'base64').length).toBeGreaterThan(24_000); // > 0.5 s of pcm16 24 kHz
+      await r.next('response.done', () => true, turn1);
+
+      // Turn 2, typed; the answer streams slowly enough that it is still going when its first audio
+      // plays, and the SDK interrupts it there: response.cancel + conversation.item.truncate.
+      const turn2 = r.events.length;
+      svc.fake.script.delays.llmTokenMs = 40;
+      session.once('audio', () => session.interrupt());
+      session.sendMessage('Do you open on Sundays?');
+      const truncated = await r.next('conversation.item.truncated', () => true, turn2);
+      const assistant = await r.next('conversation.item.retrieved', (e) => e.item.id === truncated.item_id, turn2);
+      expect(assistant.item).toMatchObject({ type: 'message', role: 'assistant' });
+      const done2 = await r.next('response.done', () => true, turn2);
+      expect(done2.response.status).toBe('cancelled');
+      // What the model will see of that answer is what was heard of it (at most its first sentence).
+      const heard = assistant.item.content[0].transcript as string;
+      expect('You said: Do you open on Sundays? How can I help further?'.startsWith(heard)).toBe(true);
+      expect(heard).not.toContain('How can I help further');
+
+      // One answer per turn, and no error event anywhere.
+      for (const [from, to] of [[turn1, turn2], [turn2, r.events.length]] as const) {
+        expect(r.events.slice(from, to).filter((e) => e.type === 'response.created')).toHaveLength(1);
+      }
+      expect(r.events.filter((e) => e.type === 'error')).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      svc.fake.script.delays.llmTokenMs = undefined;
+      session.close();
+    }
+  });
+});
+
+function toArrayBuffer(b: Buffer): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
 
 describe('a beta upstream that leaves optional session fields out (REALTIME_DIALECT=beta)', () => {
   let old: TestService;

@@ -172,8 +172,8 @@ describe('tools in chained mode', () => {
     c.appendAudio(pcm16ToBytes(spokenTurn()));
     const args = await c.waitFor('response.function_call_arguments.done');
     c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: args.call_id, output: '{"city":"Lisbon"}' } });
-    c.send({ type: 'response.create' }); // what OpenAI clients send next; the response continues by itself
-    const done = await c.waitFor('response.done');
+    c.send({ type: 'response.create' }); // as in OpenAI's API, the function call ended the first response
+    const done = await c.waitFor((e) => e.type === 'response.done' && e.response.output.some((i: { type: string }) => i.type === 'message'));
     expect(done.response.status).toBe('completed');
     expect(toolMessages()[0]!.content).toBe('{"city":"Lisbon"}');
     expect(c.types()).not.toContain('error');

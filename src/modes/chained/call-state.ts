@@ -12,6 +12,7 @@ import { Utterances } from '../../adapters/utterances';
 import { inputEvents, newId } from '../../core/protocol';
 import type { Services } from '../../services';
 import type { DriverHost } from '../driver';
+import { ConversationItems } from './conversation-items';
 import { HeardHistory } from './heard-history';
 import { createTurn, type Turn } from './turn';
 
@@ -25,6 +26,13 @@ export class ChainedState {
   /** Manual commits whose transcript has not arrived yet. */
   readonly awaitingTranscript = new Set<string>();
   readonly heard: HeardHistory;
+  /** The conversation's items as the client knows them (retrieve / delete / truncate). */
+  readonly items = new ConversationItems();
+  /**
+   * A response.create that came while the previous response, ended by a client tool's function
+   * call, was still closing: it starts once that one is done (one answer, not an error).
+   */
+  nextResponse: (() => Promise<void>) | null = null;
   readonly jobs: TurnJobs;
   readonly utterances: Utterances;
   closed = false;
@@ -67,6 +75,15 @@ export class ChainedState {
     if (this.active === turn) this.active = null;
     this.turns.delete(turn.id);
     this.heard.remember(turn);
+    for (const item of turn.emitter?.output ?? []) if (item.id) this.items.add({ ...item, id: item.id });
+    const next = this.nextResponse;
+    this.nextResponse = null;
+    if (next && !this.closed) {
+      next().catch((err: unknown) => {
+        this.s.log.error({ call_id: this.callId, err: (err as Error).message }, 'deferred response.create failed');
+        this.error('server_error', 'Could not start the response.', undefined, undefined, 'server_error');
+      });
+    }
   }
 
   /** The turn's LLM job (the STT worker queues it itself for a turn that responds on its transcript). */

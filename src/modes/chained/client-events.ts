@@ -1,11 +1,11 @@
 /**
  * The client's Realtime events in chained mode: session updates, conversation items (a client
- * tool's output goes to the LLM worker waiting for it), response.create / cancel / interrupt, and
+ * tool's output joins the history the next response reads; retrieve / delete / truncate are
+ * item-events.ts), response.create / cancel / interrupt, and
  * the audio buffer events handed to the input.
  */
 import type { ClientEvent, ClientEventOf } from '../../contracts/realtime';
 import { SessionPatch, type Session } from '../../contracts/session';
-import { ClientToolResults } from '../../adapters/client-tool-results';
 import { inputEvents, newId } from '../../core/protocol';
 import { ApiError } from '../../errors';
 import { overrideSession } from '../../gateway/call-factory';
@@ -13,12 +13,13 @@ import { guardClientEvent } from '../../security/client-overrides';
 import type { BargeIn } from './barge-in';
 import type { ChainedState } from './call-state';
 import type { ChainedInput } from './input';
+import { ChainedItemEvents } from './item-events';
 
 /** Chained mode's server-side tools run inside the LLM worker, which never reads a client's output for them. */
 const NO_IDS: ReadonlySet<string> = new Set();
 
 export class ChainedClientEvents {
-  private readonly toolResults: ClientToolResults;
+  private readonly items: ChainedItemEvents;
 
   constructor(
     private readonly st: ChainedState,
@@ -27,7 +28,7 @@ export class ChainedClientEvents {
     /** The session changed (the output side re-encodes in the new format). */
     private readonly onSession: (next: Session, before: Session) => void,
   ) {
-    this.toolResults = new ClientToolResults(st.s.redis, st.s.keys);
+    this.items = new ChainedItemEvents(st, bargeIn);
   }
 
   async handle(e: ClientEvent): Promise<void> {
@@ -47,7 +48,11 @@ export class ChainedClientEvents {
       case 'conversation.item.create':
         return this.createItem(e);
       case 'conversation.item.truncate':
-        return this.bargeIn.truncateItem(e.item_id, e.audio_end_ms, e.event_id);
+        return this.items.truncate(e);
+      case 'conversation.item.retrieve':
+        return this.items.retrieve(e);
+      case 'conversation.item.delete':
+        return this.items.delete(e);
       case 'response.create':
         return this.createResponse(e);
       case 'response.cancel':
@@ -92,8 +97,7 @@ export class ChainedClientEvents {
     const itemId = item.id ?? newId('item');
     const prev = st.lastItemId;
     if (item.type === 'function_call_output') {
-      // A client-side tool's answer: the LLM worker waiting for it continues the same response.
-      await this.toolResults.deliver(st.callId, item.call_id, item.output);
+      await this.clientToolOutput(itemId, item);
     } else if (item.type === 'message') {
       const text = item.content
         .map((p) => ('text' in p && typeof p.text === 'string' ? p.text : 'transcript' in p && typeof p.transcript === 'string' ? p.transcript : ''))
@@ -109,6 +113,7 @@ export class ChainedClientEvents {
     }
     st.lastItemId = itemId;
     const created = { ...item, id: itemId, object: 'realtime.item' as const, status: 'completed' as const };
+    st.items.add(created as never);
     st.send(inputEvents.itemCreated(created as never, prev));
     st.send(inputEvents.itemDone(created as never, prev));
   }
@@ -116,9 +121,7 @@ export class ChainedClientEvents {
   private async createResponse(e: ClientEventOf<'response.create'>): Promise<void> {
     const { st } = this;
     if (st.active?.responding) {
-      // After a client tool's function_call_output, OpenAI's clients send response.create; here the
-      // response continues by itself, so that request is already satisfied.
-      if (st.active.hadClientTool) return;
+      if (st.active.hadClientTool) return this.deferResponse(e);
       return st.error('conversation_already_has_active_response', 'Conversation already has an active response in progress.', e.event_id);
     }
     const r = e.response ?? {};
@@ -135,5 +138,25 @@ export class ChainedClientEvents {
     };
     if (waitingId) turn.respondOnTranscript = true;
     else await st.queueLlm(turn);
+  }
+
+  /**
+   * A client tool's answer goes into the history the model sees, as the tool message of the call
+   * the previous response ended with. As in OpenAI's API it does not start a response by itself:
+   * the client sends response.create (the Agents SDK always does).
+   */
+  private async clientToolOutput(itemId: string, item: { call_id: string; output: string }): Promise<void> {
+    const message = { role: 'tool', tool_call_id: item.call_id, content: item.output };
+    await this.st.s.calls.appendHistoryOnce(this.st.callId, `item:${itemId}`, [{ item_id: itemId, turn_id: 'client', message }]);
+  }
+
+  /**
+   * response.create while the response that ended with a client function call is still closing
+   * (its response.done not sent yet): it starts right after, so the client gets its one answer
+   * instead of conversation_already_has_active_response.
+   */
+  private deferResponse(e: ClientEventOf<'response.create'>): void {
+    if (this.st.nextResponse) return this.st.error('conversation_already_has_active_response', 'Conversation already has an active response in progress.', e.event_id);
+    this.st.nextResponse = () => this.createResponse(e);
   }
 }

@@ -139,6 +139,7 @@ export class ChainedInput {
     const item = inputEvents.userAudioItem(itemId);
     st.send(inputEvents.itemCreated(item, st.lastItemId));
     st.send(inputEvents.itemDone(item, st.lastItemId));
+    st.items.add({ ...item, id: itemId }, audio);
     st.lastItemId = itemId;
     // Speech that interrupted an answer: its transcript decides whether it is a turn at all
     // (false-interruptions.ts), so its STT job does not start the LLM by itself.

@@ -34,6 +34,7 @@ export class ResponseOutput {
     switch (o.kind) {
       case 'transcript':
         st.awaitingTranscript.delete(turn.id);
+        await this.userTranscript(o.item_id, o.text);
         st.send(inputEvents.transcriptionCompleted({ item_id: o.item_id, transcript: o.text }));
         if (turn.respondOnTranscript && !turn.cancelled) {
           turn.respondOnTranscript = false;
@@ -120,6 +121,13 @@ export class ResponseOutput {
         if (!o.fallback_text && !turn.emitter) st.retire(turn);
         return;
     }
+  }
+
+  /** The user item gets its transcript; one the client deleted meanwhile stays out of the history. */
+  private async userTranscript(itemId: string, transcript: string): Promise<void> {
+    const { st } = this;
+    st.items.setUserTranscript(itemId, transcript);
+    if (st.items.wasDeleted(itemId)) await st.s.calls.rewriteHistoryItem(st.callId, itemId, null);
   }
 
   private emitterOf(turn: Turn): ResponseEmitter {

@@ -29,6 +29,7 @@ export interface Turn {
   /** Manual turns: respond once the transcript is in (response.create came before it). */
   respondOnTranscript: boolean;
   responding: boolean;
+  /** The response ended with a client tool's function call: a response.create waits for its end. */
   hadClientTool: boolean;
   overrides: LlmJob['overrides'];
   /** end_call / transfer_to_human asked for during this turn: done once the answer has played. */
