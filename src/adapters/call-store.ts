@@ -129,7 +129,7 @@ export class CallStore {
       APPEND_ONCE,
       2,
       this.keys.callHistory(callId),
-      `${this.keys.callState(callId)}:markers`,
+      this.keys.callMarkers(callId),
       marker,
       String(this.ttlS),
       ...entries.map((e) => JSON.stringify(e)),

@@ -224,6 +224,7 @@ export class Keys {
   audit(businessId: string) { return `${this.prefix}:business:${businessId}:audit`; }
   businessCalls(businessId: string) { return `${this.prefix}:business:${businessId}:calls`; }
   activeCalls(businessId: string) { return `${this.prefix}:business:${businessId}:active`; }
+  tickets(businessId: string) { return `${this.prefix}:business:${businessId}:tickets`; }
   rate(scope: string) { return `${this.prefix}:rate:${scope}`; }
   /** Cached synthesis of a business's fallback message, by voice, speed and text hash. */
   fallbackAudio(businessId: string, variant: string) { return `${this.prefix}:business:${businessId}:fallback-audio:${variant}`; }
@@ -244,6 +245,16 @@ export class Keys {
   callAudio(callId: string, turnId: string) { return `${this.call(callId)}:audio:${turnId}`; }
   /** An early transcription's result (a JSON string), and a list pushed once it is there (to BLPOP on). */
   earlyTranscript(callId: string, earlyId: string) { return `${this.call(callId)}:early:${earlyId}`; }
+  earlyTranscriptReady(callId: string, earlyId: string) { return `${this.earlyTranscript(callId, earlyId)}:ready`; }
+  /** The audio of a one-shot turn's answer (POST /v1/calls/:id/turns, audio_url). */
+  turnAudio(callId: string, turnId: string) { return `${this.call(callId)}:turn-audio:${turnId}`; }
+  /** Which gateway drives the call (sessions/ownership.ts). */
+  callOwner(callId: string) { return `${this.callState(callId)}:owner`; }
+  /** Finished server-side tool results of the call, reused by a redelivered LLM job. */
+  toolRuns(callId: string) { return `${this.callState(callId)}:toolruns`; }
+  callMarkers(callId: string) { return `${this.callState(callId)}:markers`; }
+  /** Bytes of client text the call has stored (security/call-text-budget.ts). */
+  clientTextBytes(callId: string) { return `${this.callState(callId)}:client-text-bytes`; }
   cancelChannel() { return `${this.prefix}:cancel`; }
   hangupChannel() { return `${this.prefix}:hangup`; }
   /** Where a Twilio call goes once our stream closes (transfer_to_human), by CallSid. */

@@ -39,8 +39,8 @@ export class Utterances {
     await this.redis
       .multi()
       .set(key, JSON.stringify(result), 'EX', EARLY_TTL_S)
-      .rpush(`${key}:ready`, '1')
-      .expire(`${key}:ready`, EARLY_TTL_S)
+      .rpush(this.keys.earlyTranscriptReady(callId, earlyId), '1')
+      .expire(this.keys.earlyTranscriptReady(callId, earlyId), EARLY_TTL_S)
       .del(this.keys.callAudio(callId, earlyId))
       .exec();
   }
@@ -54,7 +54,7 @@ export class Utterances {
       const onAbort = () => conn.disconnect();
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        if (await conn.blpop(`${key}:ready`, waitS).catch(() => null)) raw = await this.redis.get(key);
+        if (await conn.blpop(this.keys.earlyTranscriptReady(callId, earlyId), waitS).catch(() => null)) raw = await this.redis.get(key);
       } finally {
         signal.removeEventListener('abort', onAbort);
         conn.disconnect();

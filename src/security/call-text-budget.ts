@@ -9,7 +9,7 @@ import { oversizedText, textBytes, type ContentLimits } from './content-limits';
 
 export async function spendCallText(redis: Redis, keys: Keys, callId: string, bytes: number, max: number, ttlS: number): Promise<void> {
   if (bytes <= 0) return;
-  const key = `${keys.callState(callId)}:client-text-bytes`;
+  const key = keys.clientTextBytes(callId);
   const [[, total]] = (await redis.multi().incrby(key, bytes).expire(key, ttlS).exec()) as [[unknown, number]];
   if (total <= max) return;
   await redis.decrby(key, bytes); // refused: not spent

@@ -9,7 +9,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { Business } from '../contracts/business';
 import type { FunctionTool, ToolHandler } from '../contracts/tools';
 import type { BusinessStore } from '../adapters/business-store';
-import { dedicatedConnection, type Keys, type Redis } from '../adapters/redis';
+import type { Keys, Redis } from '../adapters/redis';
 import type { StageLog } from '../adapters/stage-log';
 import type { AuditLog } from '../security/audit-log';
 import { BUILTIN_HANDLERS } from './customer-support';
@@ -95,7 +95,7 @@ export function toolRunId(ctx: Pick<ToolRunContext, 'callId' | 'turnId' | 'scope
  * after its worker died (attempt > 1) reuses them instead of running a tool twice.
  */
 const RESULTS_TTL_S = 3_600;
-const resultsKey = (keys: Keys, callId: string) => `${keys.callState(callId)}:toolruns`;
+const resultsKey = (keys: Keys, callId: string) => keys.toolRuns(callId);
 
 async function storedResult(deps: ToolRunDeps, callId: string, runId: string): Promise<{ output: string; ok: boolean } | null> {
   const raw = await deps.redis.hget(resultsKey(deps.keys, callId), runId);
@@ -178,7 +178,7 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, r
         },
         getCustomer: (b, phone) => deps.businesses.getCustomer(b, phone),
         saveTicket: async (b, ticket) => {
-          await deps.redis.rpush(`${deps.keys.business(b)}:tickets`, JSON.stringify(ticket));
+          await deps.redis.rpush(deps.keys.tickets(b), JSON.stringify(ticket));
         },
         requestCallAction: async (action, reason) => {
           if (!ctx.requestCallAction) throw new ToolError(`'${call.name}' is not available on this call.`);
@@ -192,29 +192,7 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, r
         allow: deps.config?.webhookAllowCidrs ?? [],
       });
     case 'client':
-      return waitForClientResult(deps, ctx, call, handler.timeout_ms);
-  }
-}
-
-/** The client answers with a function_call_output item; the gateway pushes it to this list. */
-export function clientResultKey(keys: Keys, callId: string, toolCallId: string): string {
-  return `${keys.callState(callId)}:toolresult:${toolCallId}`;
-}
-
-async function waitForClientResult(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, timeoutMs: number): Promise<unknown> {
-  const conn = dedicatedConnection(deps.redis);
-  const onAbort = () => conn.disconnect();
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const res = await conn.blpop(clientResultKey(deps.keys, ctx.callId, call.id), timeoutMs / 1000);
-    if (!res) throw new ToolError(`The client did not answer tool '${call.name}' within ${timeoutMs} ms.`);
-    try {
-      return JSON.parse(res[1]);
-    } catch {
-      return res[1];
-    }
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-    conn.disconnect();
+      // A client tool's call ends the response; the client answers it (DESIGN.md §7). Never run here.
+      throw new ToolError(`'${call.name}' is the client's tool; the service does not run it.`);
   }
 }

@@ -12,7 +12,7 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
-import { inputEvents, negotiateDialect, parseClientEvent, parseSubprotocolHeader, toClientWireAll, type Dialect } from '../../core/protocol';
+import { serverEvents, negotiateDialect, parseClientEvent, parseSubprotocolHeader, toClientWireAll, type Dialect } from '../../core/protocol';
 import { ApiError } from '../../errors';
 import { actorOf, authenticate, requireBusinessAccess, requireCallAccess, type Principal } from '../auth';
 import { CallGuard, type GuardError } from '../../security/call-limits';
@@ -125,7 +125,7 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
   const guard = new CallGuard(s.limits.call, call.session.input_audio_format);
   const reject = (e: GuardError) => {
     const { fatal, ...error } = e;
-    host.send(inputEvents.error(error));
+    host.send(serverEvents.error(error));
     if (fatal) socket.close(1008, e.code);
   };
   const drive = (p: Promise<void>) => void p.catch(() => {}); // the host reports failures as error events
@@ -139,7 +139,7 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
       return drive(host.audio(buf));
     }
     const parsed = parseClientEvent(buf.toString('utf8'), dialect);
-    if (!parsed.ok) return host.send(inputEvents.error(parsed.error));
+    if (!parsed.ok) return host.send(serverEvents.error(parsed.error));
     const e = parsed.event;
     if (e.type === 'input_audio_buffer.append') {
       const bad = guard.appendAudio(e.audio, e.event_id);
@@ -152,7 +152,7 @@ export function serve(s: Services, socket: WebSocket, conn: Connection): void {
       return drive(
         host.run(async (d) => {
           const bad = await admitEventText(s.redis, s.keys, call.id, e, s.limits.content, s.config.callTtlS);
-          if (bad) return host.send(inputEvents.error({ type: 'invalid_request_error', ...bad, ...(e.event_id ? { event_id: e.event_id } : {}) }));
+          if (bad) return host.send(serverEvents.error({ type: 'invalid_request_error', ...bad, ...(e.event_id ? { event_id: e.event_id } : {}) }));
           await d.onClientEvent(e);
         }),
       );

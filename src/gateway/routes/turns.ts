@@ -39,7 +39,7 @@ function wantsWav(accept: string | undefined): boolean {
 
 export async function turnRoutes(root: FastifyInstance, s: Services) {
   const sessions = callSessions(s);
-  const audioKey = (callId: string, turnId: string) => `${s.keys.call(callId)}:turn-audio:${turnId}`;
+  const audioKey = (callId: string, turnId: string) => s.keys.turnAudio(callId, turnId);
 
   await root.register(async (plain) => {
     plain.removeAllContentTypeParsers(); // audio only: a JSON body is never parsed here (415)

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ServerEvent } from '../../contracts/realtime';
-import { inputEvents } from '../../core/protocol';
+import { serverEvents } from '../../core/protocol';
 import type { Logger } from '../../logger';
 import { createDriver } from '../../modes/create-driver';
 import type { AudioSink, CallDriver, WireFrame } from '../../modes/driver';
@@ -140,7 +140,7 @@ export class CallHost {
       () => undefined,
       (err: Error) => {
         this.log.error({ err: err.message }, 'call driver error');
-        this.send(inputEvents.error({ type: 'server_error', code: 'internal_error', message: 'Internal error; the call goes on.' }));
+        this.send(serverEvents.error({ type: 'server_error', code: 'internal_error', message: 'Internal error; the call goes on.' }));
       },
     );
     return p;

@@ -71,7 +71,7 @@ export class CallOwnership {
   }
 
   private key(callId: string): string {
-    return `${this.keys.callState(callId)}:owner`;
+    return this.keys.callOwner(callId);
   }
 }
 

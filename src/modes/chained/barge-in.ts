@@ -2,7 +2,7 @@
  * Barge-in and truncation in chained mode: cancelling a turn everywhere (workers, client, history)
  * and cutting an answer's history to what the caller heard, by the one played rule (core/played.ts).
  */
-import { inputEvents } from '../../core/protocol';
+import { serverEvents } from '../../core/protocol';
 import { playedMs } from '../../core/played';
 import type { ChainedState } from './call-state';
 import { FalseInterruptions } from './false-interruptions';
@@ -97,6 +97,6 @@ export class BargeIn {
     }
     if (live) await this.cancelTurn(live, 'client_cancelled', 'conversation.item.truncate', audioEndMs);
     await this.st.heard.cutItem(itemId, item, audioEndMs);
-    this.st.send(inputEvents.truncated({ item_id: itemId, content_index: 0, audio_end_ms: audioEndMs }));
+    this.st.send(serverEvents.truncated({ item_id: itemId, content_index: 0, audio_end_ms: audioEndMs }));
   }
 }

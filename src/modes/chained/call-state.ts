@@ -9,7 +9,7 @@ import type { RealtimeSession, ServerEvent } from '../../contracts/realtime';
 import type { Session } from '../../contracts/session';
 import { TurnJobs } from '../../adapters/turn-jobs';
 import { Utterances } from '../../adapters/utterances';
-import { inputEvents, newId } from '../../core/protocol';
+import { serverEvents, newId } from '../../core/protocol';
 import type { Services } from '../../services';
 import type { DriverHost } from '../driver';
 import { ConversationItems } from './conversation-items';
@@ -107,7 +107,7 @@ export class ChainedState {
   }
 
   error(code: string, message: string, eventId?: string, param?: string, type = 'invalid_request_error'): void {
-    this.host.send(inputEvents.error({ type, code, message, ...(param ? { param } : {}), ...(eventId ? { event_id: eventId } : {}) }));
+    this.host.send(serverEvents.error({ type, code, message, ...(param ? { param } : {}), ...(eventId ? { event_id: eventId } : {}) }));
   }
 
   wireSession(): RealtimeSession {

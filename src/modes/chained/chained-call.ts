@@ -10,7 +10,7 @@ import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent } from '../../contracts/realtime';
 import { OutputReader } from '../../adapters/output-reader';
-import { inputEvents } from '../../core/protocol';
+import { serverEvents } from '../../core/protocol';
 import type { Services } from '../../services';
 import type { CallDriver, DriverHost } from '../driver';
 import { BargeIn } from './barge-in';
@@ -52,8 +52,8 @@ export class ChainedCall implements CallDriver {
       (err) => s.log.warn({ call_id: callId, err: err.message }, 'output stream read failed'),
     );
     this.reader.start();
-    this.st.send(inputEvents.sessionCreated(this.st.wireSession()));
-    this.st.send(inputEvents.conversationCreated(this.st.conversationId));
+    this.st.send(serverEvents.sessionCreated(this.st.wireSession()));
+    this.st.send(serverEvents.conversationCreated(this.st.conversationId));
   }
 
   settled(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type { ClientEvent, ClientEventOf } from '../../contracts/realtime';
 import { SessionPatch, type Session } from '../../contracts/session';
-import { inputEvents, newId } from '../../core/protocol';
+import { serverEvents, newId } from '../../core/protocol';
 import { ApiError } from '../../errors';
 import { overrideSession } from '../../gateway/call-factory';
 import { guardClientEvent } from '../../security/client-overrides';
@@ -88,7 +88,7 @@ export class ChainedClientEvents {
     this.input.sessionChanged(next, before);
     this.onSession(next, before);
     await st.s.calls.updateSession(st.callId, next);
-    st.send(inputEvents.sessionUpdated(st.wireSession()));
+    st.send(serverEvents.sessionUpdated(st.wireSession()));
   }
 
   private async createItem(e: ClientEventOf<'conversation.item.create'>): Promise<void> {
@@ -114,8 +114,8 @@ export class ChainedClientEvents {
     st.lastItemId = itemId;
     const created = { ...item, id: itemId, object: 'realtime.item' as const, status: 'completed' as const };
     st.items.add(created as never);
-    st.send(inputEvents.itemCreated(created as never, prev));
-    st.send(inputEvents.itemDone(created as never, prev));
+    st.send(serverEvents.itemCreated(created as never, prev));
+    st.send(serverEvents.itemDone(created as never, prev));
   }
 
   private async createResponse(e: ClientEventOf<'response.create'>): Promise<void> {

@@ -7,7 +7,7 @@
 import type { SttJob } from '../../contracts/jobs';
 import type { Session } from '../../contracts/session';
 import { InputDecoder } from '../../core/audio/formats';
-import { inputEvents, newId } from '../../core/protocol';
+import { serverEvents, newId } from '../../core/protocol';
 import { TurnDetector, type TurnEvent } from '../../core/vad/turn-detector';
 import type { BargeIn } from './barge-in';
 import type { ChainedState } from './call-state';
@@ -71,7 +71,7 @@ export class ChainedInput {
   clear(): void {
     this.detector.clear();
     this.bargeIn.falseInterruptions.onSpeechDropped();
-    this.st.send(inputEvents.cleared());
+    this.st.send(serverEvents.cleared());
   }
 
   /**
@@ -112,12 +112,12 @@ export class ChainedInput {
   private async onTurnEvent(e: TurnEvent, early: EarlyTranscription | null): Promise<void> {
     if (e.type === 'speech_started') {
       this.speechItemId = newId('item');
-      this.st.send(inputEvents.speechStarted({ audio_start_ms: e.audioStartMs, item_id: this.speechItemId }));
+      this.st.send(serverEvents.speechStarted({ audio_start_ms: e.audioStartMs, item_id: this.speechItemId }));
       return this.bargeIn.onSpeechStarted();
     }
     const itemId = this.speechItemId ?? newId('item');
     this.speechItemId = null;
-    this.st.send(inputEvents.speechStopped({ audio_end_ms: e.audioEndMs, item_id: itemId }));
+    this.st.send(serverEvents.speechStopped({ audio_end_ms: e.audioEndMs, item_id: itemId }));
     const respond = this.st.session.turn_detection?.create_response ?? true;
     await this.commitAudio(e.audio, itemId, respond, e.audioEndMs, early && !early.failed ? early.id : undefined);
   }
@@ -135,10 +135,10 @@ export class ChainedInput {
       event: 'completed',
       data: { audio_ms: audioMs, ...(vadEndMs !== undefined ? { audio_end_ms: vadEndMs } : { manual_commit: true }) },
     });
-    st.send(inputEvents.committed({ previous_item_id: st.lastItemId, item_id: itemId }));
-    const item = inputEvents.userAudioItem(itemId);
-    st.send(inputEvents.itemCreated(item, st.lastItemId));
-    st.send(inputEvents.itemDone(item, st.lastItemId));
+    st.send(serverEvents.committed({ previous_item_id: st.lastItemId, item_id: itemId }));
+    const item = serverEvents.userAudioItem(itemId);
+    st.send(serverEvents.itemCreated(item, st.lastItemId));
+    st.send(serverEvents.itemDone(item, st.lastItemId));
     st.items.add({ ...item, id: itemId }, audio);
     st.lastItemId = itemId;
     // Speech that interrupted an answer: its transcript decides whether it is a turn at all

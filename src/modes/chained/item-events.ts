@@ -5,7 +5,7 @@
  */
 import type { ClientEventOf, ConversationItem } from '../../contracts/realtime';
 import type { ChatHistoryEntry } from '../../adapters/call-store';
-import { inputEvents } from '../../core/protocol';
+import { serverEvents } from '../../core/protocol';
 import type { BargeIn } from './barge-in';
 import type { ChainedState } from './call-state';
 import { totalAudioMs } from './heard-history';
@@ -31,7 +31,7 @@ export class ChainedItemEvents {
         else if (p.type === 'text') p.text = text;
       }
     }
-    st.send(inputEvents.retrieved(item));
+    st.send(serverEvents.retrieved(item));
   }
 
   async delete(e: ClientEventOf<'conversation.item.delete'>): Promise<void> {
@@ -41,7 +41,7 @@ export class ChainedItemEvents {
     st.items.delete(e.item_id);
     await removeFromHistory(st, e.item_id, item);
     if (st.lastItemId === e.item_id) st.lastItemId = null;
-    st.send(inputEvents.deleted(e.item_id));
+    st.send(serverEvents.deleted(e.item_id));
   }
 
   async truncate(e: ClientEventOf<'conversation.item.truncate'>): Promise<void> {
@@ -53,7 +53,7 @@ export class ChainedItemEvents {
     const sentences = live ? spokenSentences(live) : st.heard.get(id)?.sentences;
     const assistantAudio = live ? live.modalities.includes('audio') : item?.type === 'message' && item.role === 'assistant' && item.content.some((p) => p.type === 'audio');
     if (!sentences || !assistantAudio) {
-      st.send(inputEvents.error({ code: null, message: 'Only model output audio messages can be truncated', param: null, ...(e.event_id ? { event_id: e.event_id } : {}) }));
+      st.send(serverEvents.error({ code: null, message: 'Only model output audio messages can be truncated', param: null, ...(e.event_id ? { event_id: e.event_id } : {}) }));
       return;
     }
     const totalMs = totalAudioMs(sentences);
@@ -64,7 +64,7 @@ export class ChainedItemEvents {
   }
 
   private notFound(doing: string, code: string, itemId: string, eventId?: string): void {
-    this.st.send(inputEvents.error({ code, message: `Error ${doing} item: the item with id '${itemId}' does not exist.`, param: null, ...(eventId ? { event_id: eventId } : {}) }));
+    this.st.send(serverEvents.error({ code, message: `Error ${doing} item: the item with id '${itemId}' does not exist.`, param: null, ...(eventId ? { event_id: eventId } : {}) }));
   }
 }
 

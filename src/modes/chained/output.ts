@@ -9,7 +9,7 @@ import type { Session } from '../../contracts/session';
 import type { OutputRecord } from '../../adapters/output-stream';
 import { OutputEncoder } from '../../core/audio/formats';
 import { unplayedMs } from '../../core/played';
-import { inputEvents, ResponseEmitter } from '../../core/protocol';
+import { serverEvents, ResponseEmitter } from '../../core/protocol';
 import { toolHandlerFor } from '../../tools/tool-handler';
 import { carryOutCallAction } from '../driver';
 import type { ChainedState } from './call-state';
@@ -35,7 +35,7 @@ export class ResponseOutput {
       case 'transcript':
         st.awaitingTranscript.delete(turn.id);
         await this.userTranscript(o.item_id, o.text);
-        st.send(inputEvents.transcriptionCompleted({ item_id: o.item_id, transcript: o.text }));
+        st.send(serverEvents.transcriptionCompleted({ item_id: o.item_id, transcript: o.text }));
         if (turn.respondOnTranscript && !turn.cancelled) {
           turn.respondOnTranscript = false;
           await st.queueLlm(turn);
@@ -47,7 +47,7 @@ export class ResponseOutput {
         st.awaitingTranscript.delete(turn.id);
         // A response waiting for this transcript cannot start: free the turn so the next one can.
         if (!turn.responding || turn.respondOnTranscript) st.retire(turn);
-        st.send(inputEvents.transcriptionFailed({ item_id: o.item_id, error: { type: 'transcription_error', message: o.error } }));
+        st.send(serverEvents.transcriptionFailed({ item_id: o.item_id, error: { type: 'transcription_error', message: o.error } }));
         return;
       default:
         if (turn.cancelled) return; // output of a cancelled turn never reaches the client
@@ -92,7 +92,7 @@ export class ResponseOutput {
       }
       case 'function_call_output':
         st.send(
-          inputEvents.functionCallDone({ call_id: o.call_id, name: o.name, arguments: o.arguments, output: o.output, duration_ms: o.duration_ms, response_id: turn.responseId, item_id: o.item_id }),
+          serverEvents.functionCallDone({ call_id: o.call_id, name: o.name, arguments: o.arguments, output: o.output, duration_ms: o.duration_ms, response_id: turn.responseId, item_id: o.item_id }),
         );
         return;
       case 'audio': {

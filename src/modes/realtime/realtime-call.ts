@@ -10,7 +10,7 @@ import type { Business } from '../../contracts/business';
 import type { CallRecord } from '../../contracts/call';
 import type { ClientEvent, ClientEventOf, RealtimeResponse, ServerEvent } from '../../contracts/realtime';
 import type { Session } from '../../contracts/session';
-import { inputEvents, newId, stamp, type UpstreamClientEvent, type UpstreamEvent } from '../../core/protocol';
+import { serverEvents, newId, stamp, type UpstreamClientEvent, type UpstreamEvent } from '../../core/protocol';
 import type { Services } from '../../services';
 import { ChainedCall } from '../chained/chained-call';
 import { carryOutCallAction, type CallDriver, type DriverHost } from '../driver';
@@ -101,8 +101,8 @@ export class RealtimeCall implements CallDriver {
     }
     this.stage.sessionSet(Date.now() - started, { model: this.session.model, voice: this.session.voice, dialect: rt.dialect, tools: this.session.tools.length, provider });
     this.announced = true;
-    this.host.send(inputEvents.sessionCreated(clientSession(this.session, this.call.id)));
-    this.host.send(inputEvents.conversationCreated(this.conversationId));
+    this.host.send(serverEvents.sessionCreated(clientSession(this.session, this.call.id)));
+    this.host.send(serverEvents.conversationCreated(this.conversationId));
   }
 
   /** The business's session goes upstream before any client event; resolves on its session.updated. */
@@ -143,11 +143,11 @@ export class RealtimeCall implements CallDriver {
         return this.updateSession(e);
       case 'response.create': {
         const err = guardResponseCreate(this.guardContext, e);
-        return err ? this.host.send(inputEvents.error(err)) : this.forward(e);
+        return err ? this.host.send(serverEvents.error(err)) : this.forward(e);
       }
       case 'conversation.item.create': {
         const err = guardItemCreate(this.guardContext, e);
-        return err ? this.host.send(inputEvents.error(err)) : this.forward(e);
+        return err ? this.host.send(serverEvents.error(err)) : this.forward(e);
       }
       case 'response.interrupt':
         return this.interrupt(e);
@@ -167,13 +167,13 @@ export class RealtimeCall implements CallDriver {
 
   private forward(e: UpstreamClientEvent): void {
     if (this.upstream?.send(e)) return;
-    this.host.send(inputEvents.error({ type: 'server_error', code: 'upstream_unavailable', message: 'The realtime provider is not connected.', ...(e.event_id ? { event_id: e.event_id } : {}) }));
+    this.host.send(serverEvents.error({ type: 'server_error', code: 'upstream_unavailable', message: 'The realtime provider is not connected.', ...(e.event_id ? { event_id: e.event_id } : {}) }));
   }
 
   private updateSession(e: ClientEventOf<'session.update'>): void {
     const base = this.pendingSessions.at(-1)?.session ?? this.session;
     const r = guardSessionUpdate(this.guardContext, base, e);
-    if (!r.ok) return this.host.send(inputEvents.error(r.error));
+    if (!r.ok) return this.host.send(serverEvents.error(r.error));
     const eventId = e.event_id ?? newId('event');
     this.pendingSessions.push({ eventId, session: r.session });
     this.forward({ type: 'session.update', event_id: eventId, session: pickUpstream(r.session, r.fields) });
@@ -185,7 +185,7 @@ export class RealtimeCall implements CallDriver {
     const active = this.activeResponse;
     const cut = played && played.audioEndMs < played.sentMs ? played : null;
     if (!active && !cut) {
-      return this.host.send(inputEvents.error({ code: 'response_cancel_not_active', message: 'Interrupt failed: no active response found.', ...(e.event_id ? { event_id: e.event_id } : {}) }));
+      return this.host.send(serverEvents.error({ code: 'response_cancel_not_active', message: 'Interrupt failed: no active response found.', ...(e.event_id ? { event_id: e.event_id } : {}) }));
     }
     if (cut) this.played.forget(cut.itemId);
     if (active) {
@@ -271,7 +271,7 @@ export class RealtimeCall implements CallDriver {
   /** A beta upstream has no conversation.item.done; GA clients expect one when an item is final. */
   private synthesizeItemDone(e: ServerEvent): void {
     if (e.type === 'conversation.item.created' && e.item.status === 'completed') {
-      this.host.send(inputEvents.itemDone(e.item, e.previous_item_id ?? null));
+      this.host.send(serverEvents.itemDone(e.item, e.previous_item_id ?? null));
     } else if (e.type === 'response.output_item.done') {
       this.host.send(stamp({ type: 'conversation.item.done', item: e.item }));
     }
@@ -310,7 +310,7 @@ export class RealtimeCall implements CallDriver {
       // Stored before the client hears of it, so GET /v1/calls/:id and a chained fallback agree with it.
       await this.s.calls.updateSession(this.call.id, next.session);
     }
-    this.host.send(inputEvents.sessionUpdated(clientSession(this.session, this.call.id)));
+    this.host.send(serverEvents.sessionUpdated(clientSession(this.session, this.call.id)));
   }
 
   /** Errors answering our session injection or a client's session.update; true when handled here. */
@@ -349,7 +349,7 @@ export class RealtimeCall implements CallDriver {
     const what = kind === 'connect' ? `Could not reach the realtime provider (${detail})` : `The realtime provider connection was lost (${detail})`;
     const then = toChained ? 'The call continues in chained mode.' : 'The call ends.';
     this.host.send(
-      inputEvents.error({
+      serverEvents.error({
         type: rateLimited ? 'rate_limit_error' : 'server_error',
         code: rateLimited ? 'rate_limit_exceeded' : kind === 'connect' ? 'upstream_unavailable' : 'upstream_disconnected',
         message: `${what}. ${rateLimited && err?.retryAfterS != null ? `Retry after ${err.retryAfterS} s. ` : ''}${then}`,

@@ -8,7 +8,7 @@
  */
 import type { Business } from '../../contracts/business';
 import type { ConversationItem, ServerEvent } from '../../contracts/realtime';
-import { inputEvents } from '../../core/protocol';
+import { serverEvents } from '../../core/protocol';
 import type { UpstreamClientEvent } from '../../core/protocol';
 import { runToolCall, type ToolResult, type ToolRunDeps } from '../../tools/executor';
 import { clientToolOutput } from '../../security/tool-output';
@@ -61,7 +61,7 @@ export class ToolRunner {
       },
       { id: item.call_id, name: item.name, arguments: item.arguments },
     ).then((r) => {
-      this.d.send(inputEvents.functionCallDone({ ...r, output: clientToolOutput(this.d.business, r.output), response_id: responseId, ...(item.id ? { item_id: item.id } : {}) }));
+      this.d.send(serverEvents.functionCallDone({ ...r, output: clientToolOutput(this.d.business, r.output), response_id: responseId, ...(item.id ? { item_id: item.id } : {}) }));
       return r;
     });
     const list = this.pending.get(responseId) ?? [];

@@ -8,7 +8,7 @@ import {
   toClientWireAll,
   toUpstreamWire,
 } from '../../../src/core/protocol/dialect';
-import { inputEvents } from '../../../src/core/protocol/input-events';
+import { serverEvents } from '../../../src/core/protocol/server-events';
 import { ResponseEmitter } from '../../../src/core/protocol/response-emitter';
 
 const session = {
@@ -32,23 +32,23 @@ const session = {
 function everyEvent(): ServerEvent[] {
   const audio = new ResponseEmitter({ modalities: ['text', 'audio'], conversationId: 'conv_1', voice: 'marin', outputAudioFormat: 'pcm16' });
   const text = new ResponseEmitter({ modalities: ['text'], previousItemId: 'item_0' });
-  const user = inputEvents.userAudioItem('item_u');
+  const user = serverEvents.userAudioItem('item_u');
   return [
-    inputEvents.sessionCreated(session),
-    inputEvents.sessionUpdated({ ...session, turn_detection: null, modalities: ['text'] }),
-    inputEvents.conversationCreated('conv_1'),
-    inputEvents.speechStarted({ audio_start_ms: 1000, item_id: 'item_u' }),
-    inputEvents.speechStopped({ audio_end_ms: 2500, item_id: 'item_u' }),
-    ...inputEvents.userAudioCommitted({ previous_item_id: null, item_id: 'item_u' }),
-    inputEvents.cleared(),
-    inputEvents.transcriptionDelta({ item_id: 'item_u', delta: 'Hel' }),
-    inputEvents.transcriptionCompleted({ item_id: 'item_u', transcript: 'Hello' }),
-    inputEvents.transcriptionFailed({ item_id: 'item_u', error: { type: 'server_error', message: 'boom' } }),
-    inputEvents.truncated({ item_id: 'item_a', content_index: 0, audio_end_ms: 640 }),
-    inputEvents.deleted('item_a'),
-    inputEvents.retrieved(user),
-    inputEvents.error({ code: 'invalid_value', message: 'nope', param: 'x', event_id: 'e1' }),
-    inputEvents.functionCallDone({ call_id: 'call_1', name: 'lookup', arguments: '{}', output: '{"ok":true}', duration_ms: 12 }),
+    serverEvents.sessionCreated(session),
+    serverEvents.sessionUpdated({ ...session, turn_detection: null, modalities: ['text'] }),
+    serverEvents.conversationCreated('conv_1'),
+    serverEvents.speechStarted({ audio_start_ms: 1000, item_id: 'item_u' }),
+    serverEvents.speechStopped({ audio_end_ms: 2500, item_id: 'item_u' }),
+    ...serverEvents.userAudioCommitted({ previous_item_id: null, item_id: 'item_u' }),
+    serverEvents.cleared(),
+    serverEvents.transcriptionDelta({ item_id: 'item_u', delta: 'Hel' }),
+    serverEvents.transcriptionCompleted({ item_id: 'item_u', transcript: 'Hello' }),
+    serverEvents.transcriptionFailed({ item_id: 'item_u', error: { type: 'server_error', message: 'boom' } }),
+    serverEvents.truncated({ item_id: 'item_a', content_index: 0, audio_end_ms: 640 }),
+    serverEvents.deleted('item_a'),
+    serverEvents.retrieved(user),
+    serverEvents.error({ code: 'invalid_value', message: 'nope', param: 'x', event_id: 'e1' }),
+    serverEvents.functionCallDone({ call_id: 'call_1', name: 'lookup', arguments: '{}', output: '{"ok":true}', duration_ms: 12 }),
     { event_id: 'event_r', type: 'rate_limits.updated', rate_limits: [{ name: 'requests', limit: 10, remaining: 9, reset_seconds: 1.5 }] },
     { event_id: 'event_o', type: 'output_audio_buffer.started', response_id: 'resp_1' },
     ...audio.created(),
@@ -101,7 +101,7 @@ describe('server events on the client wire', () => {
   });
 
   it('nests the session for GA clients', () => {
-    const wire = toClientWire(inputEvents.sessionCreated(session), 'ga');
+    const wire = toClientWire(serverEvents.sessionCreated(session), 'ga');
     expect(wire?.['session']).toEqual({
       type: 'realtime',
       object: 'realtime.session',
@@ -139,7 +139,7 @@ describe('server events on the client wire', () => {
   });
 
   it('can synthesize conversation.item.done for a completed item from a beta source', () => {
-    const created = inputEvents.itemCreated(inputEvents.userAudioItem('item_u'), null);
+    const created = serverEvents.itemCreated(serverEvents.userAudioItem('item_u'), null);
     expect(toClientWireAll(created, 'ga', { synthesizeItemDone: true }).map((e) => e.type)).toEqual([
       'conversation.item.added',
       'conversation.item.done',

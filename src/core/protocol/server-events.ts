@@ -14,7 +14,7 @@ import { stamp } from './stamp';
 
 type TranscriptionError = ServerEventOf<'conversation.item.input_audio_transcription.failed'>['error'];
 
-export const inputEvents = {
+export const serverEvents = {
   sessionCreated: (session: RealtimeSession): ServerEventOf<'session.created'> =>
     stamp({ type: 'session.created', session }),
 
@@ -54,11 +54,11 @@ export const inputEvents = {
 
   /** committed → item.created (→ item.done for GA): what a commit produces, in order. */
   userAudioCommitted(o: { previous_item_id: string | null; item_id: string }) {
-    const item = inputEvents.userAudioItem(o.item_id);
+    const item = serverEvents.userAudioItem(o.item_id);
     return [
-      inputEvents.committed(o),
-      inputEvents.itemCreated(item, o.previous_item_id),
-      inputEvents.itemDone(item, o.previous_item_id),
+      serverEvents.committed(o),
+      serverEvents.itemCreated(item, o.previous_item_id),
+      serverEvents.itemDone(item, o.previous_item_id),
     ] as const;
   },
 
