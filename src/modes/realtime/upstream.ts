@@ -6,7 +6,7 @@
  * Why `ws` and not the `openai` SDK's realtime client: the SDK client parses every frame into its
  * own objects, which the relay would then stringify again (a standard audio delta's bytes go to a
  * client of the same dialect untouched here: bench/RESULTS.md, 7 µs instead of 31 µs per delta),
- * speaks one dialect per class, and has no connect timeout or close-code access.
+ * and the SDK has one class per dialect where this edge switches by configuration.
  */
 import WebSocket from 'ws';
 import { parseUpstreamEvent, toUpstreamWire, type Dialect, type UpstreamClientEvent, type UpstreamEvent } from '../../core/protocol';
