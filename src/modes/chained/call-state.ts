@@ -9,7 +9,7 @@ import type { RealtimeSession, ServerEvent } from '../../contracts/realtime';
 import type { Session } from '../../contracts/session';
 import { TurnJobs } from '../../adapters/turn-jobs';
 import { Utterances } from '../../adapters/utterances';
-import { serverEvents, newId } from '../../core/protocol';
+import { newId, ResponseEmitter, serverEvents } from '../../core/protocol';
 import type { Services } from '../../services';
 import type { DriverHost } from '../driver';
 import { ConversationItems } from './conversation-items';
@@ -100,6 +100,21 @@ export class ChainedState {
 
   send(e: ServerEvent): void {
     this.host.send(e);
+  }
+
+  /** Opens the turn's response (response.created), after the last item of the conversation. */
+  openResponse(turn: Turn): ResponseEmitter {
+    const emitter = new ResponseEmitter({
+      responseId: turn.responseId,
+      conversationId: this.conversationId,
+      modalities: turn.modalities,
+      previousItemId: this.lastItemId,
+      voice: this.session.voice,
+      outputAudioFormat: this.session.output_audio_format,
+    });
+    turn.emitter = emitter;
+    this.sendAll(emitter.created());
+    return emitter;
   }
 
   sendAll(events: readonly ServerEvent[]): void {

@@ -26,7 +26,6 @@ import type { StageOutput } from '../../contracts/output';
 import { DEFAULT_BACKCHANNELS } from '../../contracts/business';
 import { jobId } from '../../adapters/queues';
 import { falseInterruptionReason, joinAnswer, resumePlan } from '../../core/false-interruption';
-import { ResponseEmitter } from '../../core/protocol';
 import type { SpokenSentence } from '../../core/truncate';
 import type { ChainedState } from './call-state';
 import type { AnswerOrigin } from './heard-history';
@@ -259,19 +258,11 @@ export class FalseInterruptions {
     p.resumedTurn = turn;
     st.heard.markResumed(turn.assistantItemId, { ...origin, prefix: joinAnswer(origin.prefix, plan.heard) });
     // The response opens before anything is awaited, so a held LLM's next sentence finds it (moreText).
-    turn.emitter = new ResponseEmitter({
-      responseId: turn.responseId,
-      conversationId: st.conversationId,
-      modalities: turn.modalities,
-      previousItemId: st.lastItemId,
-      voice: st.session.voice,
-      outputAudioFormat: st.session.output_audio_format,
-    });
-    st.sendAll(turn.emitter.created());
-    st.sendAll(turn.emitter.beginMessage(turn.assistantItemId));
+    const emitter = st.openResponse(turn);
+    st.sendAll(emitter.beginMessage(turn.assistantItemId));
     const text = plan.rest.join(' ');
     // Later sentences of a held LLM follow (moreText).
-    if (text) st.sendAll(turn.emitter.transcriptDelta(text));
+    if (text) st.sendAll(emitter.transcriptDelta(text));
     turn.textSent = text.length;
     await st.s.stageLog.write({
       call_id: st.callId,

@@ -60,15 +60,8 @@ export class ResponseOutput {
     switch (o.kind) {
       case 'response_started': {
         if (turn.emitter) return; // a redelivered LLM job
-        turn.emitter = new ResponseEmitter({
-          responseId: turn.responseId,
-          conversationId: st.conversationId,
-          modalities: turn.modalities,
-          previousItemId: st.lastItemId,
-          voice: st.session.voice,
-          outputAudioFormat: st.session.output_audio_format,
-        });
-        return st.sendAll(turn.emitter.created());
+        st.openResponse(turn);
+        return;
       }
       case 'text_delta': {
         const em = this.emitterOf(turn);
