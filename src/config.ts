@@ -1,5 +1,5 @@
 /**
- * The service's configuration: DESIGN.md §4. This is the only module that reads
+ * The service's configuration: docs/DESIGN.md §4. This is the only module that reads
  * process.env; everything else receives a typed Config.
  */
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
-  /** A Redis Cluster instead of REDIS_URL's one node: any of its nodes, `host:port,...` (DESIGN.md §11). */
+  /** A Redis Cluster instead of REDIS_URL's one node: any of its nodes, `host:port,...` (docs/DESIGN.md §11). */
   REDIS_CLUSTER_NODES: csv.pipe(z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'must be host:port,host:port,...')).min(1)).optional(),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('va'),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -36,7 +36,7 @@ const EnvSchema = z.object({
   REALTIME_URL: z.string().regex(/^wss?:\/\//, 'must start with ws:// or wss://').optional(),
   REALTIME_API_KEY: optionalString,
   REALTIME_DIALECT: z.enum(['ga', 'beta']).default('ga'),
-  /** Provider failover (DESIGN.md §8): a second OpenAI-compatible server per stage. */
+  /** Provider failover (docs/DESIGN.md §8): a second OpenAI-compatible server per stage. */
   STT_FALLBACK_BASE_URL: optionalUrl,
   STT_FALLBACK_API_KEY: optionalString,
   STT_FALLBACK_MODEL: optionalString,

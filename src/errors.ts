@@ -1,5 +1,5 @@
 /**
- * Errors the API returns (`{"error": {type, code, message, param}}`, DESIGN.md §5) and the
+ * Errors the API returns (`{"error": {type, code, message, param}}`, docs/DESIGN.md §5) and the
  * classification the retry policy uses for provider errors.
  */
 export type ApiErrorType =
@@ -41,11 +41,22 @@ export class ApiError extends Error {
   static forbidden(message = 'This key may not access this resource.'): ApiError {
     return new ApiError(403, 'permission_error', 'forbidden', message);
   }
-  static notFound(what: string, id: string): ApiError {
-    return new ApiError(404, 'not_found_error', `${what}_not_found`, `No ${what} with id '${id}'.`, 'id');
+  /** `param` names the request field that held the id (a path `id`, or a body field such as `business_id`). */
+  static notFound(what: string, id: string, param = 'id'): ApiError {
+    return new ApiError(404, 'not_found_error', `${what}_not_found`, `No ${what} with id '${id}'.`, param);
   }
   static conflict(message: string, code = 'conflict'): ApiError {
     return new ApiError(409, 'conflict_error', code, message);
+  }
+  /** A 415 that names the Content-Types the route accepts, so the caller can fix the request. */
+  static unsupportedMediaType(got: string | undefined, accepted: readonly string[]): ApiError {
+    return new ApiError(
+      415,
+      'invalid_request_error',
+      'unsupported_media_type',
+      `Unsupported Content-Type '${got || 'none'}'. Send one of: ${accepted.join(', ')}.`,
+      'content-type',
+    );
   }
   static rateLimited(message: string, retryAfterS: number): ApiError {
     return new ApiError(429, 'rate_limit_error', 'rate_limit_exceeded', message, null, {

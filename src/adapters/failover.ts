@@ -1,5 +1,5 @@
 /**
- * One stage's providers (DESIGN.md §8 provider failover): the primary, an optional fallback, the
+ * One stage's providers (docs/DESIGN.md §8 provider failover): the primary, an optional fallback, the
  * stage's first-byte timeout and the circuit breaker in front of the primary. A stage processor
  * hands `run()` one attempt as a function of the provider to use; `run()` decides where it goes:
  *
@@ -56,7 +56,7 @@ export class FirstByteTimeoutError extends Error {
   }
 }
 
-/** The failures DESIGN.md §8 sends to the fallback: connect errors and timeouts, 408/409/429, 5xx. */
+/** The failures docs/DESIGN.md §8 sends to the fallback: connect errors and timeouts, 408/409/429, 5xx. */
 export function isFailoverError(err: unknown): boolean {
   if (err instanceof FirstByteTimeoutError) return true;
   const status = (err as { status?: unknown } | null)?.status;

@@ -1,5 +1,5 @@
 /**
- * The circuits in front of the primary providers, as /readyz shows them (DESIGN.md §8). Each
+ * The circuits in front of the primary providers, as /readyz shows them (docs/DESIGN.md §8). Each
  * breaker lives in its worker process (failover decisions are per process); every process writes
  * its breakers' states into one Redis hash (`<stage>|<instance>`, the heartbeat's member names) on
  * each change, so any gateway can show them. Entries of processes without a live heartbeat are

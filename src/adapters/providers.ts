@@ -1,7 +1,7 @@
 /**
  * The OpenAI-compatible providers, one official `openai` client per stage (each stage may point at
- * a different server: DESIGN.md §3), and per stage an optional fallback server behind a circuit
- * breaker (DESIGN.md §8, see failover.ts). The SDK's own retries are off: the stage processors
+ * a different server: docs/DESIGN.md §3), and per stage an optional fallback server behind a circuit
+ * breaker (docs/DESIGN.md §8, see failover.ts). The SDK's own retries are off: the stage processors
  * retry with their own backoff so every attempt is visible in the stage log.
  */
 import OpenAI from 'openai';

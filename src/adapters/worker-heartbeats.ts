@@ -1,5 +1,5 @@
 /**
- * Which worker processes are alive, on any host (DESIGN.md §12): each process running stage
+ * Which worker processes are alive, on any host (docs/DESIGN.md §12): each process running stage
  * workers writes a heartbeat into one Redis sorted set (`<stage>|<instance>` scored by time), and
  * /readyz counts the members seen within HEARTBEAT_STALE_MS. A process that stops cleanly removes
  * its members at once; one that dies stops counting after HEARTBEAT_STALE_MS. Times are Redis's

@@ -1,5 +1,5 @@
 /**
- * `voice-agent test <scenario.yaml>...` (DESIGN.md §10): each scenario is one call against a
+ * `voice-agent test <scenario.yaml>...` (docs/DESIGN.md §10): each scenario is one call against a
  * running service over the Realtime WebSocket (beta dialect), turn by turn:
  * - `text:` a typed user item, then response.create;
  * - `say:` the text synthesised by the TTS provider the service's environment names (the same

@@ -1,5 +1,5 @@
 /**
- * Agent-test scenarios (DESIGN.md §10): the YAML format `voice-agent test` reads, and the checks
+ * Agent-test scenarios (docs/DESIGN.md §10): the YAML format `voice-agent test` reads, and the checks
  * of a turn's expectations that need no provider (everything but `judge`). Pure but for reading
  * the file.
  */

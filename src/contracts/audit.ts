@@ -1,4 +1,4 @@
-/** A business's audit log entry (DESIGN.md §6): who did what, when, to which call. Append-only. */
+/** A business's audit log entry (docs/DESIGN.md §6): who did what, when, to which call. Append-only. */
 import { z } from 'zod';
 
 export const AUDIT_TYPES = [

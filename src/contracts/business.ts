@@ -1,4 +1,4 @@
-/** A business: who the agent works for, how it sounds, which tools it may use (DESIGN.md §5). */
+/** A business: who the agent works for, how it sounds, which tools it may use (docs/DESIGN.md §5). */
 import { z } from 'zod';
 import { allowedVoices, type Mode, Session, SessionInput } from './session';
 import { ToolHandler } from './tools';
@@ -41,7 +41,7 @@ export const Limits = z
 export const DEFAULT_BACKCHANNELS = ['mm', 'mhm', 'uh-huh', 'uh', 'um'];
 
 /**
- * False-interruption recovery (DESIGN.md §8): a barge-in whose speech turns out to have no words
+ * False-interruption recovery (docs/DESIGN.md §8): a barge-in whose speech turns out to have no words
  * (or only backchannels) within timeout_ms of its end resumes the cancelled answer.
  */
 export const FalseInterruption = z
@@ -60,7 +60,7 @@ export const Interruption = z
   })
   .strict();
 
-/** Call recording (DESIGN.md §9): off unless the business turns it on. */
+/** Call recording (docs/DESIGN.md §9): off unless the business turns it on. */
 export const RecordingSettings = z.object({ enabled: z.boolean().default(false) }).strict();
 export type RecordingSettings = z.infer<typeof RecordingSettings>;
 
@@ -119,7 +119,7 @@ export const BusinessInput = z
     early_transcription_ms: z.number().int().min(50).max(5_000).nullable().default(null),
     /** Send server-side tool outputs to the client in `response.function_call.done` (off: name and arguments only). */
     expose_tool_output: z.boolean().default(false),
-    /** What the builtin lookup_customer may reveal (DESIGN.md §6). */
+    /** What the builtin lookup_customer may reveal (docs/DESIGN.md §6). */
     lookup_customer: LookupCustomerSettings.default({ fields: ['name'], caller_id_only: false }),
     /** A two-channel WAV of each call (caller left, agent right), kept as long as the call. */
     recording: RecordingSettings.default({ enabled: false }),

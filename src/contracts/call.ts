@@ -1,4 +1,4 @@
-/** Calls: creation request and the stored record (DESIGN.md §5 Calls). */
+/** Calls: creation request and the stored record (docs/DESIGN.md §5 Calls). */
 import { z } from 'zod';
 import { BusinessId } from './business';
 import { Session, SessionPatch } from './session';

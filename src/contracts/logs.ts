@@ -1,4 +1,4 @@
-/** A call's stage log entry (DESIGN.md §5 logs): what users read to see why a turn was slow or wrong. */
+/** A call's stage log entry (docs/DESIGN.md §5 logs): what users read to see why a turn was slow or wrong. */
 import { z } from 'zod';
 
 export const LogStage = z.enum(['gateway', 'vad', 'stt', 'llm', 'tool', 'tts', 'realtime']);

@@ -115,7 +115,7 @@ export const RealtimeSessionSchema = z.object({
 });
 export type RealtimeSession = z.output<typeof RealtimeSessionSchema>;
 
-/** server_vad as OpenAI and DESIGN.md default it. */
+/** server_vad as OpenAI and docs/DESIGN.md default it. */
 export const DEFAULT_TURN_DETECTION = {
   type: 'server_vad',
   threshold: 0.5,

@@ -1,5 +1,5 @@
 /**
- * The INTERNAL OpenAI Realtime event model (PROTOCOLS.md §1.3–§1.5).
+ * The INTERNAL OpenAI Realtime event model (docs/PROTOCOLS.md §1.3–§1.5).
  *
  * It is the beta (v1) shape: flat session, beta event names. Dialects are
  * translated at the edge (src/core/protocol/dialect.ts). Supersets of beta:
@@ -225,7 +225,7 @@ export const ServerEventSchema = z.discriminatedUnion('type', [
   serverEvent('output_audio_buffer.started', { response_id: z.string() }),
   serverEvent('output_audio_buffer.stopped', { response_id: z.string() }),
   serverEvent('output_audio_buffer.cleared', { response_id: z.string() }),
-  // Our extension: a server-side tool ran (DESIGN.md §5).
+  // Our extension: a server-side tool ran (docs/DESIGN.md §5).
   serverEvent('response.function_call.done', {
     call_id: z.string(),
     name: z.string(),

@@ -1,6 +1,6 @@
 /**
  * Session fields of OpenAI's GA and beta references that the service accepts, records, echoes
- * and (realtime mode) forwards upstream, but does not act on itself (DESIGN.md §7).
+ * and (realtime mode) forwards upstream, but does not act on itself (docs/DESIGN.md §7).
  */
 import { z } from 'zod';
 

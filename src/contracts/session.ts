@@ -1,6 +1,6 @@
 /**
  * A business's session: the OpenAI Realtime (beta, flat) session object plus `model`, with the
- * defaults of DESIGN.md §5. The same shape is the effective session of a call.
+ * defaults of docs/DESIGN.md §5. The same shape is the effective session of a call.
  */
 import { z } from 'zod';
 import { AudioFormatSchema, DEFAULT_TURN_DETECTION, MaxTokensSchema, TemperatureSchema } from './realtime';
@@ -107,7 +107,7 @@ export type SessionPatch = z.infer<typeof SessionPatch>;
 
 export type Mode = 'chained' | 'realtime';
 
-/** The voices a mode accepts (DESIGN.md §5), plus EXTRA_VOICES for other providers. */
+/** The voices a mode accepts (docs/DESIGN.md §5), plus EXTRA_VOICES for other providers. */
 export function allowedVoices(mode: Mode, extraVoices: readonly string[] = []): string[] {
   return [...(mode === 'chained' ? TTS_VOICES : REALTIME_VOICES), ...extraVoices];
 }

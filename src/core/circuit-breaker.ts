@@ -1,5 +1,5 @@
 /**
- * The circuit breaker in front of a stage's primary provider (DESIGN.md §8 provider failover):
+ * The circuit breaker in front of a stage's primary provider (docs/DESIGN.md §8 provider failover):
  * closed (the primary takes every request) → open after `failureThreshold` consecutive failures
  * (every request goes to the fallback for `openMs`) → half-open (one request probes the primary;
  * its success closes the circuit, its failure opens it again). Pure: the clock is injected.

@@ -1,5 +1,5 @@
 /**
- * False-interruption recovery (DESIGN.md §8), the pure part: was a barge-in a false one (a cough,
+ * False-interruption recovery (docs/DESIGN.md §8), the pure part: was a barge-in a false one (a cough,
  * a door, a "mhm": no words), and what of the cancelled answer is left to say from where the
  * caller stopped hearing it. The split between heard and unheard text is the one history
  * truncation uses (core/truncate.ts), so what is resumed is exactly what history lost.

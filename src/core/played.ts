@@ -1,5 +1,5 @@
 /**
- * How much of an item's audio the caller has heard (PROTOCOLS.md §6.4 "Do instead"): the one rule
+ * How much of an item's audio the caller has heard (docs/PROTOCOLS.md §6.4 "Do instead"): the one rule
  * every transport and mode uses to cut history at barge-in and to time end_call after the last
  * words. Audio is sent ahead of real time, so what was sent is an upper bound and the time since
  * the first byte went out is the other; the caller has heard at most the smaller. A client (or

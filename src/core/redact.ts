@@ -1,5 +1,5 @@
 /**
- * Output filtering (DESIGN.md §6): masks the categories a business asks for — credit card numbers
+ * Output filtering (docs/DESIGN.md §6): masks the categories a business asks for — credit card numbers
  * (13–19 digits that pass the Luhn check), US social security numbers, email addresses, phone
  * numbers — and its own regular expressions. Pure: text in, text out.
  */

@@ -1,5 +1,5 @@
 /**
- * Why a process could not start, as the one line an operator reads (DESIGN.md §12): the cause and
+ * Why a process could not start, as the one line an operator reads (docs/DESIGN.md §12): the cause and
  * the fix, never a stack trace. Known causes only; anything else is a bug and keeps its stack.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Accumulates streamed chat-completions tool calls (PROTOCOLS.md §3): fragments are grouped by
+ * Accumulates streamed chat-completions tool calls (docs/PROTOCOLS.md §3): fragments are grouped by
  * `index`; id, type and name come only in a call's first fragment; arguments are concatenated.
  * Some compatible servers reuse index 0 for every call, so a new `id` always starts a new call.
  */

@@ -61,7 +61,7 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Voice agent API', version: '0.1.0', description: 'See README.md and DESIGN.md §5.' },
+      info: { title: 'Voice agent API', version: '0.1.0', description: 'See README.md and docs/DESIGN.md §5.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -71,7 +71,7 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
   await app.register(websocket, {
     options: {
       maxPayload: MAX_WS_MESSAGE_BYTES, // sized to the largest legal event (security/content-limits.ts)
-      // Select `realtime` when offered, never the key entry (PROTOCOLS.md §1.1).
+      // Select `realtime` when offered, never the key entry (docs/PROTOCOLS.md §1.1).
       handleProtocols: (protocols) => selectSubprotocol([...protocols]),
     },
     // Graceful shutdown: say "going away" to every client, wait for the closing handshakes (5 s at
@@ -115,6 +115,13 @@ function gatewayUrl(config: Services['config'], addr: ReturnType<FastifyInstance
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The Content-Types a route with a body accepts (named in its 415); application/json if unset. */
+    accepts?: readonly string[];
+  }
+}
+
 function errorHandler(this: FastifyInstance, err: FastifyError | ApiError | CallDrivenElsewhere, req: FastifyRequest, reply: FastifyReply): FastifyReply | void {
   if (err instanceof CallDrivenElsewhere) {
     // Not an error for the client: another gateway drives the call, and answers for it.
@@ -140,7 +147,7 @@ function errorHandler(this: FastifyInstance, err: FastifyError | ApiError | Call
     status === 413
       ? new ApiError(413, 'invalid_request_error', 'payload_too_large', err.message)
       : status === 415
-        ? new ApiError(415, 'invalid_request_error', 'unsupported_media_type', err.message)
+        ? ApiError.unsupportedMediaType(req.headers['content-type'], req.routeOptions.config.accepts ?? ['application/json'])
         : status < 500
           ? new ApiError(status, 'invalid_request_error', (err as FastifyError).code ?? 'invalid_request', err.message)
           : new ApiError(500, 'server_error', 'internal_error', 'Internal error; see the server log.');

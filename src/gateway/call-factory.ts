@@ -18,7 +18,7 @@ export interface CreatedCall {
 
 /**
  * Applies a client's session patch within what the business allows; throws a 400 naming the field.
- * Only a *change* is an override (DESIGN.md §7): clients such as the Agents SDK resend their whole
+ * Only a *change* is an override (docs/DESIGN.md §7): clients such as the Agents SDK resend their whole
  * configuration, and a field sent with the value the session already has changes nothing. The
  * fields the service only records (noise reduction, tracing, include, …) need no permission,
  * except a stored `prompt`, which would replace the instructions upstream.
@@ -68,7 +68,7 @@ function canonical(v: unknown): string {
 
 export async function createCall(s: Services, input: z.output<typeof CreateCallInput>, actor = 'system'): Promise<CreatedCall> {
   const business = await s.businesses.get(input.business_id);
-  if (!business) throw ApiError.notFound('business', input.business_id);
+  if (!business) throw ApiError.notFound('business', input.business_id, 'business_id');
   const session = overrideSession(business, business.session, input.session ?? {}, s.config.extraVoices);
   const record: CallRecord = {
     id: newId('call'),

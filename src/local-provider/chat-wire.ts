@@ -1,7 +1,7 @@
 /**
  * POST /v1/chat/completions on the wire: request validation as OpenAI does it, and a reply written
  * as one JSON completion or as SSE chunks (text pieces, then tool calls with their arguments in
- * pieces), the way the official `openai` client expects them (PROTOCOLS.md §3).
+ * pieces), the way the official `openai` client expects them (docs/PROTOCOLS.md §3).
  */
 import type { ServerResponse } from 'node:http';
 import { commonHeaders, randomId, sendJson, write } from './http';

@@ -1,5 +1,5 @@
 /**
- * POST /v1/audio/speech on the wire (PROTOCOLS.md §5): the request checked as OpenAI checks it, and
+ * POST /v1/audio/speech on the wire (docs/PROTOCOLS.md §5): the request checked as OpenAI checks it, and
  * 24 kHz PCM16 written as `pcm` (raw s16le) or `wav`, in chunks of an odd size as real streams split
  * samples. What the audio is comes from the caller (eSpeak NG here, a synthetic voice in the fake).
  */

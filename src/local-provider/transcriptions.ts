@@ -1,5 +1,5 @@
 /**
- * POST /v1/audio/transcriptions on the wire (PROTOCOLS.md §4): the multipart upload checked as
+ * POST /v1/audio/transcriptions on the wire (docs/PROTOCOLS.md §4): the multipart upload checked as
  * OpenAI checks it, and a transcript written in the requested response_format. What the text is
  * comes from the caller (the local provider has no speech model; the test fake is scripted).
  */

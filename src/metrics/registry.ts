@@ -1,5 +1,5 @@
 /**
- * This process's Prometheus metrics (DESIGN.md §5 Operations). Metrics are per process: with
+ * This process's Prometheus metrics (docs/DESIGN.md §5 Operations). Metrics are per process: with
  * `npm start` the gateway and the workers share one registry; run separately, each process
  * exposes what it saw (workers have no HTTP server, so scrape the gateway for queue depth and the
  * gateway-side stages, or run the workers in-process).

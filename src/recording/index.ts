@@ -1,5 +1,5 @@
 /**
- * Call recordings for a gateway (DESIGN.md §9): the store chosen by the configuration, a recorder
+ * Call recordings for a gateway (docs/DESIGN.md §9): the store chosen by the configuration, a recorder
  * for each call whose business records, and the hourly sweep that deletes recordings older than
  * CALL_TTL_S (the call record they belong to is gone by then too).
  */

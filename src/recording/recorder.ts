@@ -1,5 +1,5 @@
 /**
- * Records one call (DESIGN.md §9) as the call host sees it: the caller's audio as received, the
+ * Records one call (docs/DESIGN.md §9) as the call host sees it: the caller's audio as received, the
  * agent's audio as sent, the events that say when the agent was cut off. During the call every
  * call does only cheap work on the audio path: decode to 24 kHz and append to two buffered file
  * streams (the caller channel, contiguous; the agent's chunks with their place on the call's

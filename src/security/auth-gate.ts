@@ -1,5 +1,5 @@
 /**
- * Authentication before any work (DESIGN.md §6): the credential is resolved once per request in
+ * Authentication before any work (docs/DESIGN.md §6): the credential is resolved once per request in
  * onRequest (`req.principal`), before the body is read; a request to an API route without a valid
  * credential is answered 401 there, after the per-address rate limit has counted it, so 24 MiB of
  * body from a stranger is never buffered or parsed. The Twilio routes have their own guard

@@ -1,5 +1,5 @@
 /**
- * How much text a client may put into a call (DESIGN.md §6): one text item's size, and the total
+ * How much text a client may put into a call (docs/DESIGN.md §6): one text item's size, and the total
  * text one call may store (items and instructions the client sends are kept for the call's TTL in
  * Redis). Pure checks; POST /v1/calls/:id/events and the WebSocket apply them to every event.
  */

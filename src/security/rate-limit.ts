@@ -1,5 +1,5 @@
 /**
- * HTTP rate limits (DESIGN.md §6) with @fastify/rate-limit on the shared Redis store:
+ * HTTP rate limits (docs/DESIGN.md §6) with @fastify/rate-limit on the shared Redis store:
  * - unauthenticated: every client address (`req.ip`: the socket's peer unless TRUST_PROXY names
  *   the proxies to believe) has `anonymousPerMinute`, counted before the 401;
  * - per key: every principal (already resolved by the auth gate, never the raw request text) has

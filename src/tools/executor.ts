@@ -192,7 +192,7 @@ async function execute(deps: ToolRunDeps, ctx: ToolRunContext, call: ToolCall, r
         allow: deps.config?.webhookAllowCidrs ?? [],
       });
     case 'client':
-      // A client tool's call ends the response; the client answers it (DESIGN.md §7). Never run here.
+      // A client tool's call ends the response; the client answers it (docs/DESIGN.md §7). Never run here.
       throw new ToolError(`'${call.name}' is the client's tool; the service does not run it.`);
   }
 }

@@ -6,7 +6,7 @@ import type { FunctionTool, ToolHandler } from '../contracts/tools';
 export const CLIENT_TOOL_TIMEOUT_MS = 30_000;
 
 /**
- * Who runs a tool (DESIGN.md §7). The business's tools run in the service: a `tool_handlers`
+ * Who runs a tool (docs/DESIGN.md §7). The business's tools run in the service: a `tool_handlers`
  * entry says how, and a tool of the business's session without one is a builtin. Any other tool
  * was declared by the client (session.update, where `tools` may be overridden): a client tool,
  * whose call the client answers with a function_call_output. A name in both is the business's.

@@ -6,7 +6,7 @@
  * in the middle of the request, so a webhook with side effects can answer a repeat from its own
  * record instead of acting twice.
  *
- * SSRF (DESIGN.md §6): the request goes only to a public address (or one WEBHOOK_ALLOW_CIDRS
+ * SSRF (docs/DESIGN.md §6): the request goes only to a public address (or one WEBHOOK_ALLOW_CIDRS
  * admits). DNS is resolved here and every address checked in the socket's own `lookup`, so the
  * address connected to is the address checked (no rebinding between check and connect).
  * Redirects are not followed; a non-2xx body is never handed back; the body read is capped.

@@ -35,7 +35,7 @@ export interface ItemError {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Content part types per role; assistant parts differ by dialect (PROTOCOLS.md §1.9). */
+/** Content part types per role; assistant parts differ by dialect (docs/PROTOCOLS.md §1.9). */
 function allowedPartTypes(role: string, dialect: Dialect): string[] {
   if (role === 'user') return ['input_text', 'input_audio'];
   if (role === 'system') return ['input_text'];

@@ -1,5 +1,5 @@
 /**
- * One realtime response, emitted in OpenAI's order (PROTOCOLS.md §1.6) with the dialect's names.
+ * One realtime response, emitted in OpenAI's order (docs/PROTOCOLS.md §1.6) with the dialect's names.
  * It yields to the event loop between deltas, so a `response.cancel` or barge-in can interrupt it;
  * interrupted parts are closed (`*.done`, item `incomplete`) before `response.done`.
  */

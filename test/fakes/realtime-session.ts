@@ -1,6 +1,6 @@
 /**
  * The realtime session configuration: one internal shape, parsed from and serialized to
- * either dialect (beta flat / GA nested, PROTOCOLS.md §1.3 and §1.9).
+ * either dialect (beta flat / GA nested, docs/PROTOCOLS.md §1.3 and §1.9).
  */
 import { randomId } from './http';
 import type { RealtimeAudioFormat } from './synth';

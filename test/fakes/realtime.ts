@@ -1,4 +1,4 @@
-/** The realtime WebSocket endpoint (`/v1/realtime`), in the GA or beta dialect (PROTOCOLS.md §1). */
+/** The realtime WebSocket endpoint (`/v1/realtime`), in the GA or beta dialect (docs/PROTOCOLS.md §1). */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
@@ -126,7 +126,7 @@ class RealtimeConnection {
     return session;
   }
 
-  /** What api.openai.com does to beta clients since the beta shape was switched off (PROTOCOLS.md §0). */
+  /** What api.openai.com does to beta clients since the beta shape was switched off (docs/PROTOCOLS.md §0). */
   rejectBetaShape(): void {
     this.error('beta_api_shape_disabled', 'The Realtime beta API shape is disabled. Use the GA interface (no OpenAI-Beta: realtime=v1 header).', null, undefined);
     this.ws.close(4000, 'beta_api_shape_disabled');

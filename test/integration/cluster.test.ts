@@ -1,5 +1,5 @@
 /**
- * What only a Redis Cluster has (DESIGN.md §11): /readyz reports the cluster, call keys spread over
+ * What only a Redis Cluster has (docs/DESIGN.md §11): /readyz reports the cluster, call keys spread over
  * the masters, and a failover of the master holding a live call's slot costs that call at most a
  * reconnect — the turn in flight still completes, and so does the next. Runs in the `cluster`
  * project only (vitest.config.ts), whose other files are the usual integration tests on the cluster.

@@ -283,7 +283,7 @@ describe('realtime', () => {
       'response.output_audio.done', 'response.output_audio_transcript.done', 'response.content_part.done',
       'response.output_item.done', 'conversation.item.done', 'response.done',
     ];
-    // Every non-delta event exactly in PROTOCOLS.md §1.6 order; the deltas interleave between the part events.
+    // Every non-delta event exactly in docs/PROTOCOLS.md §1.6 order; the deltas interleave between the part events.
     expect(types.filter((t) => !t.endsWith('.delta'))).toEqual(order.filter((t) => !t.endsWith('.delta')));
     const firstDelta = types.findIndex((t) => t.endsWith('.delta'));
     const lastDelta = types.length - 1 - [...types].reverse().findIndex((t) => t.endsWith('.delta'));

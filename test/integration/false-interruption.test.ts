@@ -1,5 +1,5 @@
 /**
- * False-interruption recovery in chained mode (DESIGN.md §8): a noise or a "mhm" that barges in
+ * False-interruption recovery in chained mode (docs/DESIGN.md §8): a noise or a "mhm" that barges in
  * cancels the answer, then the answer resumes from where the caller stopped hearing it, with no
  * new LLM request, and history keeps the whole answer once. Words still interrupt.
  */

@@ -1,5 +1,5 @@
 /**
- * Drop-in for the official OpenAI clients (DESIGN.md §7), driven with the libraries as published:
+ * Drop-in for the official OpenAI clients (docs/DESIGN.md §7), driven with the libraries as published:
  * `openai` 6.x realtime WebSocket clients (GA `openai/realtime/ws`, beta `openai/beta/realtime/ws`)
  * through a TLS terminator (they only speak wss://), the Agents SDK (`@openai/agents-realtime`
  * RealtimeAgent + RealtimeSession on the websocket transport), a beta upstream that leaves

@@ -1,5 +1,5 @@
 /**
- * Operations (DESIGN.md §12): /readyz counts the worker processes of every host from their Redis
+ * Operations (docs/DESIGN.md §12): /readyz counts the worker processes of every host from their Redis
  * heartbeats, and a process that cannot start says why in one line and exits non-zero. Real
  * child processes (`node --import tsx`, as `npm start` / `npm run worker:*` run them).
  */

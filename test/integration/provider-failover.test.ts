@@ -1,5 +1,5 @@
 /**
- * Provider failover (DESIGN.md §8) with two fake providers over real HTTP: the service's primary
+ * Provider failover (docs/DESIGN.md §8) with two fake providers over real HTTP: the service's primary
  * (`svc.fake`) and a backup (`*_FALLBACK_BASE_URL`). Each failure kind of each stage moves that
  * request to the backup; three failed requests open the primary's circuit; an LLM answer cut off
  * mid-stream is continued by the backup, not restarted; a refused realtime upstream connects to

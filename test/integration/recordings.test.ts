@@ -1,5 +1,5 @@
 /**
- * Call recordings end to end (DESIGN.md §9): a chained call over the WebSocket with a barge-in,
+ * Call recordings end to end (docs/DESIGN.md §9): a chained call over the WebSocket with a barge-in,
  * the two-channel WAV checked channel by channel, who may fetch it, MP3, deletion.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The five security duties (DESIGN.md §6) against the running service: keys, rate limits,
+ * The five security duties (docs/DESIGN.md §6) against the running service: keys, rate limits,
  * validation limits, output filtering and the audit log.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';

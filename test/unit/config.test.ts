@@ -57,7 +57,7 @@ describe('loadConfig', () => {
 });
 
 describe('provider failover configuration', () => {
-  it('has no fallback by default, and the stage timeouts and circuit of DESIGN.md §8', () => {
+  it('has no fallback by default, and the stage timeouts and circuit of docs/DESIGN.md §8', () => {
     const c = loadConfig({});
     expect([c.stt.fallback, c.llm.fallback, c.tts.fallback, c.realtime.fallback]).toEqual([null, null, null, null]);
     expect([c.stt.timeoutMs, c.llm.timeoutMs, c.tts.timeoutMs]).toEqual([10_000, 8_000, 5_000]);

@@ -1,4 +1,4 @@
-/** Only a change is an override (DESIGN.md §7): clients such as the Agents SDK resend their whole session. */
+/** Only a change is an override (docs/DESIGN.md §7): clients such as the Agents SDK resend their whole session. */
 import { describe, expect, it } from 'vitest';
 import { BusinessInput, resolveBusiness } from '../../src/contracts/business';
 import { SessionPatch } from '../../src/contracts/session';

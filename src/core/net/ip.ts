@@ -1,5 +1,5 @@
 /**
- * IP address parsing and classification for outbound-request checks (webhook SSRF, DESIGN.md §6).
+ * IP address parsing and classification for outbound-request checks (webhook SSRF, docs/DESIGN.md §6).
  * Pure: no DNS, no sockets. Every notation a resolver or `inet_aton` accepts is parsed, so
  * `2130706433`, `0x7f.1` and `017700000001` are all 127.0.0.1, and IPv6 forms that embed an IPv4
  * address (mapped, compatible, NAT64, 6to4) are classified by the IPv4 address inside.

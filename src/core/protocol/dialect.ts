@@ -251,7 +251,7 @@ export type UpstreamEvent =
 
 /**
  * Null when the frame is not a JSON object with a string `type`. Liberal in what it accepts
- * (DESIGN.md §7): missing session fields take OpenAI's defaults, and unknown top-level fields of a
+ * (docs/DESIGN.md §7): missing session fields take OpenAI's defaults, and unknown top-level fields of a
  * known event stay on it.
  */
 export function parseUpstreamEvent(raw: unknown, dialect: Dialect): UpstreamEvent | null {

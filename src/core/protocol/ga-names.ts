@@ -1,5 +1,5 @@
 /**
- * Server event names that differ between dialects (PROTOCOLS.md §1.9).
+ * Server event names that differ between dialects (docs/PROTOCOLS.md §1.9).
  * Everything not listed has the same name in both.
  */
 import type { ServerEventType } from '../../contracts/realtime';

@@ -1,5 +1,5 @@
 /**
- * GA client-event shapes (PROTOCOLS.md §1.9) for the three events whose
+ * GA client-event shapes (docs/PROTOCOLS.md §1.9) for the three events whose
  * payload differs from beta. Validating the GA shape first means an error
  * names the field the GA client actually sent (`session.audio.input.format.type`).
  * Everything else is identical in both dialects and reuses the internal schemas.

@@ -1,5 +1,5 @@
 /**
- * Server events between the internal (beta) shape and GA (PROTOCOLS.md §1.9):
+ * Server events between the internal (beta) shape and GA (docs/PROTOCOLS.md §1.9):
  * renamed streams, `conversation.item.added`, nested session and response
  * settings, `output_text`/`output_audio` assistant parts.
  */

@@ -1,6 +1,6 @@
 /**
  * Session and per-reply settings between the internal flat (beta) shape and
- * GA's nested one (PROTOCOLS.md §1.9).
+ * GA's nested one (docs/PROTOCOLS.md §1.9).
  */
 import {
   DEFAULT_SESSION,

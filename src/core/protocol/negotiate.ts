@@ -1,5 +1,5 @@
 /**
- * Connection-time choices (PROTOCOLS.md §1.1, DESIGN.md §1): which dialect a
+ * Connection-time choices (docs/PROTOCOLS.md §1.1, docs/DESIGN.md §1): which dialect a
  * client speaks, which subprotocol to select, and a browser's key.
  */
 import type { Dialect } from './dialect';

@@ -1,5 +1,5 @@
 /**
- * Produces one response's server events in OpenAI's order (PROTOCOLS.md §1.6),
+ * Produces one response's server events in OpenAI's order (docs/PROTOCOLS.md §1.6),
  * with the R fields (response_id, item_id, output_index, content_index) right.
  * Both call drivers use it, so a client sees the same stream in either mode.
  * Pure: it returns events and never sends them. Misuse (a delta with no open

@@ -1,5 +1,5 @@
 /**
- * Builders for the server events outside a response (PROTOCOLS.md §1.5):
+ * Builders for the server events outside a response (docs/PROTOCOLS.md §1.5):
  * connection, VAD/buffer, user items, transcription, errors. Each fills
  * `event_id`, so drivers never hand-assemble envelopes.
  */
@@ -83,7 +83,7 @@ export const serverEvents = {
   error: (e: Omit<RealtimeError, 'type'> & { type?: string }): ServerEventOf<'error'> =>
     stamp({ type: 'error', error: { type: 'invalid_request_error', ...e } }),
 
-  /** Our extension: a server-side tool ran (DESIGN.md §5). */
+  /** Our extension: a server-side tool ran (docs/DESIGN.md §5). */
   functionCallDone: (o: {
     call_id: string;
     name: string;

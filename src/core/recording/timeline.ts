@@ -1,5 +1,5 @@
 /**
- * Where a recording's audio goes on the call's clock (DESIGN.md §9), and what barge-in cuts.
+ * Where a recording's audio goes on the call's clock (docs/DESIGN.md §9), and what barge-in cuts.
  * Pure: times come in as samples since the call started (24 kHz), nothing here does I/O.
  *
  * - The caller channel is contiguous audio: a chunk ends when it arrived, unless it follows the

@@ -1,5 +1,5 @@
 /**
- * Twilio Media Streams messages (PROTOCOLS.md §6.2–6.3): the inbound ones validated with zod
+ * Twilio Media Streams messages (docs/PROTOCOLS.md §6.2–6.3): the inbound ones validated with zod
  * (`sequenceNumber`, `chunk` and `timestamp` are strings on the wire), the outbound ones built
  * here, and the TwiML that connects a call to our media stream.
  */

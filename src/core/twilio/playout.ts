@@ -1,5 +1,5 @@
 /**
- * What the agent says to a Twilio caller, and how much of it was heard (PROTOCOLS.md §6.4 "Do
+ * What the agent says to a Twilio caller, and how much of it was heard (docs/PROTOCOLS.md §6.4 "Do
  * instead"). The agent's μ-law audio is cut into 160-byte (20 ms) frames that the transport sends
  * in real time; after each chunk comes a mark named `<item_id>:<cumulative ms>`, which Twilio
  * echoes once the audio before it has played. On barge-in, `interrupt()` empties the queue and

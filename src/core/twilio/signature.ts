@@ -1,5 +1,5 @@
 /**
- * Twilio request signing (PROTOCOLS.md §6.1): `X-Twilio-Signature` is
+ * Twilio request signing (docs/PROTOCOLS.md §6.1): `X-Twilio-Signature` is
  * base64(HMAC-SHA1(auth token, exact URL + POST params sorted by name, each as name+value)).
  * Also a stream token of our own: Twilio's WebSocket upgrade is not known to be signed, so the
  * TwiML hands the media stream an HMAC over (business, CallSid) that `start` must echo back.

@@ -12,7 +12,7 @@ export function auditRoutes(root: FastifyInstance, s: Services) {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.get(
     '/v1/businesses/:id/audit',
-    { schema: { tags: ['businesses'], params: z.object({ id: BusinessId }), querystring: AuditQuery } },
+    { schema: { tags: ['businesses'], summary: "A business's audit log (who changed what, when)", params: z.object({ id: BusinessId }), querystring: AuditQuery } },
     async (req) => {
       const p = await authenticate(req, s);
       requireBusinessAccess(p, req.params.id);

@@ -1,4 +1,4 @@
-/** Business admin routes (DESIGN.md §5 Businesses): config, API keys, customer directory. */
+/** Business admin routes (docs/DESIGN.md §5 Businesses): config, API keys, customer directory. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -30,7 +30,7 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
     return b;
   }
 
-  app.put('/v1/businesses/:id', { schema: { tags, params: IdParams, body: BusinessInput } }, async (req, reply) => {
+  app.put('/v1/businesses/:id', { schema: { tags, summary: 'Create or replace a business (its prompt, mode, session defaults and tools)', params: IdParams, body: BusinessInput } }, async (req, reply) => {
     const p = await authenticate(req, s);
     requireAdmin(p);
     const existing = await s.businesses.get(req.params.id);
@@ -59,19 +59,19 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
     return publicBusiness(business);
   });
 
-  app.get('/v1/businesses', { schema: { tags } }, async (req) => {
+  app.get('/v1/businesses', { schema: { tags, summary: 'List the businesses this key may see' } }, async (req) => {
     const p = await authenticate(req, s);
     const all = await s.businesses.list();
     const visible = p.kind === 'admin' ? all : all.filter((b) => p.kind === 'business' && b.id === p.businessId);
     return { object: 'list', data: visible.map(publicBusiness) };
   });
 
-  app.get('/v1/businesses/:id', { schema: { tags, params: IdParams } }, async (req) => {
+  app.get('/v1/businesses/:id', { schema: { tags, summary: 'Get a business', params: IdParams } }, async (req) => {
     requireBusinessAccess(await authenticate(req, s), req.params.id);
     return publicBusiness(await mustExist(req.params.id));
   });
 
-  app.delete('/v1/businesses/:id', { schema: { tags, params: IdParams } }, async (req) => {
+  app.delete('/v1/businesses/:id', { schema: { tags, summary: 'Delete a business', params: IdParams } }, async (req) => {
     const p = await authenticate(req, s);
     requireAdmin(p);
     await mustExist(req.params.id);
@@ -84,7 +84,7 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
     return { id: req.params.id, deleted: true };
   });
 
-  app.post('/v1/businesses/:id/keys', { schema: { tags, params: IdParams } }, async (req, reply) => {
+  app.post('/v1/businesses/:id/keys', { schema: { tags, summary: 'Create an API key for a business (shown once; admin only)', params: IdParams } }, async (req, reply) => {
     const p = await authenticate(req, s);
     requireAdmin(p);
     const business = await mustExist(req.params.id);
@@ -94,7 +94,7 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
     return { ...key, business_id: req.params.id, note: 'Store this key now: it is shown only once.' };
   });
 
-  app.get('/v1/businesses/:id/keys', { schema: { tags, params: IdParams } }, async (req) => {
+  app.get('/v1/businesses/:id/keys', { schema: { tags, summary: "List a business's API key ids (admin only)", params: IdParams } }, async (req) => {
     requireAdmin(await authenticate(req, s));
     await mustExist(req.params.id);
     return { object: 'list', data: (await s.businesses.listKeys(req.params.id)).map((id) => ({ id })) };
@@ -102,7 +102,7 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
 
   app.delete(
     '/v1/businesses/:id/keys/:key_id',
-    { schema: { tags, params: IdParams.extend({ key_id: z.string().min(1).max(100) }) } },
+    { schema: { tags, summary: 'Revoke an API key (streams opened with it close too)', params: IdParams.extend({ key_id: z.string().min(1).max(100) }) } },
     async (req) => {
       const p = await authenticate(req, s);
       requireAdmin(p);
@@ -122,7 +122,7 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
     return n;
   }
 
-  app.put('/v1/businesses/:id/customers/:phone_number', { schema: { tags, params: PhoneParams, body: CustomerInput } }, async (req) => {
+  app.put('/v1/businesses/:id/customers/:phone_number', { schema: { tags, summary: 'Create or replace a customer record, by E.164 phone number', params: PhoneParams, body: CustomerInput } }, async (req) => {
     const p = await authenticate(req, s);
     requireBusinessAccess(p, req.params.id);
     const business = await mustExist(req.params.id);
@@ -132,7 +132,7 @@ export function businessRoutes(root: FastifyInstance, s: Services) {
     return customer;
   });
 
-  app.get('/v1/businesses/:id/customers/:phone_number', { schema: { tags, params: PhoneParams } }, async (req) => {
+  app.get('/v1/businesses/:id/customers/:phone_number', { schema: { tags, summary: 'Get a customer record, by E.164 phone number', params: PhoneParams } }, async (req) => {
     requireBusinessAccess(await authenticate(req, s), req.params.id);
     await mustExist(req.params.id);
     const phone = e164(req.params.phone_number);

@@ -1,4 +1,4 @@
-/** Call lifecycle routes: create, read, list, hang up (DESIGN.md §5 Calls). */
+/** Call lifecycle routes: create, read, list, hang up (docs/DESIGN.md §5 Calls). */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,7 +16,7 @@ export function callRoutes(root: FastifyInstance, s: Services) {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const tags = ['calls'];
 
-  app.post('/v1/calls', { schema: { tags, body: CreateCallInput } }, async (req, reply) => {
+  app.post('/v1/calls', { schema: { tags, summary: 'Start a call for a business: its id, client_secret and the URLs to stream to', body: CreateCallInput } }, async (req, reply) => {
     const p = await authenticate(req, s);
     requireBusinessAccess(p, req.body.business_id);
     // These keys say a call is a verified phone call (lookup_customer trusts `from`): Twilio route only.
@@ -35,7 +35,7 @@ export function callRoutes(root: FastifyInstance, s: Services) {
     };
   });
 
-  app.get('/v1/calls', { schema: { tags, querystring: z.object({ business_id: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }) } }, async (req) => {
+  app.get('/v1/calls', { schema: { tags, summary: 'List recent calls (optionally of one business)', querystring: z.object({ business_id: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }) } }, async (req) => {
     const p = await authenticate(req, s);
     let businessId = req.query.business_id;
     if (p.kind === 'business') businessId = p.businessId;
@@ -44,7 +44,7 @@ export function callRoutes(root: FastifyInstance, s: Services) {
     return { object: 'list', data };
   });
 
-  app.get('/v1/calls/:id', { schema: { tags, params: CallParams } }, async (req) => {
+  app.get('/v1/calls/:id', { schema: { tags, summary: 'Get a call', params: CallParams } }, async (req) => {
     const p = await authenticate(req, s);
     const call = await s.calls.get(req.params.id);
     if (!call) throw ApiError.notFound('call', req.params.id);
@@ -52,7 +52,7 @@ export function callRoutes(root: FastifyInstance, s: Services) {
     return { ...call, object: 'call', transcript: await s.calls.transcript(call.id) };
   });
 
-  app.delete('/v1/calls/:id', { schema: { tags, params: CallParams } }, async (req) => {
+  app.delete('/v1/calls/:id', { schema: { tags, summary: 'End a call', params: CallParams } }, async (req) => {
     const p = await authenticate(req, s);
     const call = await s.calls.get(req.params.id);
     if (!call) throw ApiError.notFound('call', req.params.id);

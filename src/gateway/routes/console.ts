@@ -1,5 +1,5 @@
 /**
- * The web console (DESIGN.md §5 Operations): static files from public/ at `/`, and
+ * The web console (docs/DESIGN.md §5 Operations): static files from public/ at `/`, and
  * `GET /console/config`, which tells the page what key to prefill. It prefills the admin key only
  * when the server runs the built-in local provider with the well-known local key; a real
  * ADMIN_API_KEY is never sent.

@@ -1,5 +1,5 @@
 /**
- * A call's events over plain HTTP (DESIGN.md §5):
+ * A call's events over plain HTTP (docs/DESIGN.md §5):
  * - POST /v1/calls/:id/events: one client event (or an array of them) into the call's driver,
  *   in the dialect of the request (`?dialect=`, or `OpenAI-Beta: realtime=v1`; GA otherwise).
  * - GET /v1/calls/:id/events: the call's server events as Server-Sent Events, from its Redis event

@@ -34,6 +34,7 @@ export function logRoutes(root: FastifyInstance, s: Services) {
     {
       schema: {
         tags,
+        summary: "A call's stage log (JSON or a text timeline; follow=1 streams it as SSE)",
         params: CallParams,
         // `token`: EventSource cannot set headers, so browsers pass the call's client_secret here.
         querystring: z.object({ follow: z.enum(['0', '1', 'true', 'false']).optional(), format: z.enum(['json', 'text']).default('json'), token: z.string().optional() }),
@@ -62,7 +63,7 @@ export function logRoutes(root: FastifyInstance, s: Services) {
     },
   );
 
-  app.get('/v1/calls/:id/turns', { schema: { tags, params: CallParams } }, async (req) => {
+  app.get('/v1/calls/:id/turns', { schema: { tags, summary: "A call's turns as waterfalls (each stage's queue wait and run time)", params: CallParams } }, async (req) => {
     const call = await accessibleCall(req, req.params.id);
     const rows = await s.stageLog.read(call.id);
     return { object: 'list', call_id: call.id, data: waterfalls(rows.map((r) => r.entry)) };

@@ -1,4 +1,4 @@
-/** Health, readiness and the OpenAPI document's home (DESIGN.md §5 Operations, §12). */
+/** Health, readiness and the OpenAPI document's home (docs/DESIGN.md §5 Operations, §12). */
 import type { FastifyInstance } from 'fastify';
 import { liveWorkers } from '../../adapters/worker-heartbeats';
 import { redisHealth } from '../../adapters/redis';
@@ -27,7 +27,7 @@ export function opsRoutes(app: FastifyInstance, s: Services) {
       let redis = health.ok ? 'ok' : (health.error ?? 'not ok');
       // Live worker processes per stage across every host, from their heartbeats in Redis.
       let workers: Record<string, number> = {};
-      // Each stage's circuit in front of its primary provider (stages with a fallback only; DESIGN.md §8).
+      // Each stage's circuit in front of its primary provider (stages with a fallback only; docs/DESIGN.md §8).
       let circuits: Record<string, string> = {};
       try {
         [workers, circuits] = await withinASecond(Promise.all([liveWorkers(s.redis, s.keys), readCircuits(s.redis, s.keys)]));

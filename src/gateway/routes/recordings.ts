@@ -1,5 +1,5 @@
 /**
- * A call's recording (DESIGN.md §9): GET /v1/calls/:id/recording (the WAV, `?format=mp3` through
+ * A call's recording (docs/DESIGN.md §9): GET /v1/calls/:id/recording (the WAV, `?format=mp3` through
  * ffmpeg) and DELETE. The admin key or the business's own key; a call's client_secret may not
  * (a browser session has no business keeping the call's audio). There once the call has ended.
  */
@@ -44,7 +44,7 @@ export async function recordingRoutes(root: FastifyInstance, s: Services) {
 
   app.get(
     '/v1/calls/:id/recording',
-    { schema: { tags, params: CallParams, querystring: z.object({ format: z.enum(['wav', 'mp3']).default('wav') }) } },
+    { schema: { tags, summary: "Download a call's recording (wav or mp3)", params: CallParams, querystring: z.object({ format: z.enum(['wav', 'mp3']).default('wav') }) } },
     async (req, reply) => {
       const call = await endedCall(req, req.params.id);
       const got = await rec.store.get(call.id);
@@ -56,7 +56,7 @@ export async function recordingRoutes(root: FastifyInstance, s: Services) {
     },
   );
 
-  app.delete('/v1/calls/:id/recording', { schema: { tags, params: CallParams } }, async (req, reply) => {
+  app.delete('/v1/calls/:id/recording', { schema: { tags, summary: "Delete a call's recording", params: CallParams } }, async (req, reply) => {
     const call = await endedCall(req, req.params.id);
     if (!(await rec.store.delete(call.id))) throw notFound(call.id, '');
     req.log.info({ call_id: call.id }, 'recording deleted');

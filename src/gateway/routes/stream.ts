@@ -1,5 +1,5 @@
 /**
- * The Realtime-protocol WebSocket (DESIGN.md §5): `GET /v1/calls/:id/stream` for a created call,
+ * The Realtime-protocol WebSocket (docs/DESIGN.md §5): `GET /v1/calls/:id/stream` for a created call,
  * and the drop-in `GET /v1/realtime?business_id=…` that creates the call on connect. Auth and the
  * call lookup happen before the upgrade (a bad key is a plain 401); after it, the connection is
  * one transport of a CallHost (sessions/call-host.ts): frames go through the host's ordered queue

@@ -5,7 +5,7 @@ import { authenticate } from '../auth';
 import type { Services } from '../../services';
 
 export function toolRoutes(app: FastifyInstance, s: Services) {
-  app.get('/v1/tools/customer_support', { schema: { tags: ['tools'] } }, async (req) => {
+  app.get('/v1/tools/customer_support', { schema: { tags: ['tools'], summary: 'The built-in customer-support tool definitions' } }, async (req) => {
     await authenticate(req, s);
     return {
       object: 'list',

@@ -1,11 +1,12 @@
 /**
- * One-shot turns (DESIGN.md §5): POST /v1/calls/:id/turns takes one whole utterance (the same
+ * One-shot turns (docs/DESIGN.md §5): POST /v1/calls/:id/turns takes one whole utterance (the same
  * bodies as POST /audio) and answers when the agent has: JSON `{turn_id, transcript,
  * response_text, tool_calls, audio_url}`, or the spoken answer itself as audio/wav when asked
  * with `Accept: audio/wav`. The call runs without turn detection for this (the utterance is
  * committed as a whole); its history is the call's, so turns build a conversation. The answer's
  * WAV is kept in Redis for the call's TTL at GET /v1/calls/:id/turns/:turn_id/audio.
  */
+import { AUDIO_BODY, AUDIO_ROUTE_CONFIG } from './http-audio';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -52,10 +53,12 @@ export async function turnRoutes(root: FastifyInstance, s: Services) {
         schema: {
           tags: ['calls'],
           summary: 'One utterance in, one answer out (JSON, or audio/wav with Accept: audio/wav)',
+          ...AUDIO_BODY,
           params: CallParams,
           querystring: z.object({ token: z.string().optional() }),
           response: { 200: TurnResult },
         },
+        config: AUDIO_ROUTE_CONFIG,
       },
       async (req, reply) => {
         const call = await accessibleCall(req, s, req.params.id);

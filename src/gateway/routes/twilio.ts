@@ -1,5 +1,5 @@
 /**
- * Telephony through Twilio (DESIGN.md §5, PROTOCOLS.md §6):
+ * Telephony through Twilio (docs/DESIGN.md §5, docs/PROTOCOLS.md §6):
  * - POST /v1/twilio/voice?business_id=…: the voice webhook. Answers TwiML that connects the call
  *   to our media stream, passing the business (and the caller) as stream <Parameter>s, since
  *   stream URLs cannot carry a query string. `X-Twilio-Signature` is checked when
@@ -51,7 +51,9 @@ export async function twilioRoutes(root: FastifyInstance, s: Services) {
     const webhook = {
       querystring: z.object({ business_id: z.string().min(1) }),
       body: z.record(z.string(), z.string()).optional(),
+      consumes: ['application/x-www-form-urlencoded'],
     };
+    const config = { accepts: ['application/x-www-form-urlencoded', 'application/json'] };
     /** Twilio's form parameters, once X-Twilio-Signature is checked (when TWILIO_AUTH_TOKEN is set). */
     const signedParams = (req: FastifyRequest): Record<string, string> => {
       const params = (req.body ?? {}) as Record<string, string>;
@@ -65,12 +67,12 @@ export async function twilioRoutes(root: FastifyInstance, s: Services) {
 
     app.post(
       '/v1/twilio/voice',
-      { schema: { tags: ['telephony'], summary: 'Twilio voice webhook: TwiML connecting the call to the media stream', ...webhook } },
+      { schema: { tags: ['telephony'], summary: 'Twilio voice webhook: TwiML connecting the call to the media stream', ...webhook }, config },
       async (req, reply) => {
         const params = signedParams(req);
         const token = s.config.twilioAuthToken;
         const businessId = req.query.business_id;
-        if (!(await s.businesses.get(businessId))) throw ApiError.notFound('business', businessId);
+        if (!(await s.businesses.get(businessId))) throw ApiError.notFound('business', businessId, 'business_id');
         const callSid = params['CallSid'] ?? '';
         const base = publicBase(s, req);
         // Twilio refuses ws://: the stream is always wss://, TLS ending at the proxy in front of us.
@@ -85,7 +87,7 @@ export async function twilioRoutes(root: FastifyInstance, s: Services) {
     // <Connect action>: Twilio asks what comes next once our stream has closed.
     app.post(
       '/v1/twilio/stream-ended',
-      { schema: { tags: ['telephony'], summary: 'After the media stream: TwiML that transfers the caller to a person, or hangs up', ...webhook } },
+      { schema: { tags: ['telephony'], summary: 'After the media stream: TwiML that transfers the caller to a person, or hangs up', ...webhook }, config },
       async (req, reply) => {
         const params = signedParams(req);
         const callSid = params['CallSid'] ?? '';

@@ -1,5 +1,5 @@
 /**
- * Every session field of OpenAI's GA and beta references is accepted (DESIGN.md §7), in the
+ * Every session field of OpenAI's GA and beta references is accepted (docs/DESIGN.md §7), in the
  * shapes the official SDKs send; what OpenAI refuses is still refused naming the field; the
  * upstream side is liberal (a beta server that omits optional fields).
  */
