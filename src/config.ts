@@ -168,6 +168,12 @@ const SECRET_VARS = [
   'RECORDINGS_S3_SECRET_ACCESS_KEY',
 ] as const;
 
+/**
+ * Every environment variable the service reads (the schema's keys, plus `<NAME>_FILE` for secrets):
+ * what a deployment file may set. Derived, so it cannot drift from EnvSchema.
+ */
+export const CONFIG_VARIABLES: readonly string[] = [...Object.keys(EnvSchema.shape), ...SECRET_VARS.map((n) => `${n}_FILE`)];
+
 /** A fallback without its own key gets none: the primary's key is never sent to another server. */
 const NO_KEY = 'none';
 
