@@ -14,8 +14,10 @@ export class TurnJobs {
   ) {}
 
   async stt(job: SttJob): Promise<void> {
-    await this.queues.stt.add('stt', job, { jobId: jobId(job.call_id, job.turn_id, 'stt') });
+    // Logged before the add, so the worker's `started` entry cannot precede it (time order, and the
+    // timeline's wait column = started - queued).
     await this.stageLog.write({ call_id: job.call_id, turn_id: job.turn_id, stage: 'stt', event: 'queued', data: { audio_ms: job.audio_ms } });
+    await this.queues.stt.add('stt', job, { jobId: jobId(job.call_id, job.turn_id, 'stt') });
   }
 
   /** A transcription of the turn so far, during the caller's pause (business.early_transcription_ms). */
@@ -24,7 +26,7 @@ export class TurnJobs {
   }
 
   async llm(job: LlmJob): Promise<void> {
-    await this.queues.llm.add('llm', job, { jobId: jobId(job.call_id, job.turn_id, 'llm') });
     await this.stageLog.write({ call_id: job.call_id, turn_id: job.turn_id, stage: 'llm', event: 'queued' });
+    await this.queues.llm.add('llm', job, { jobId: jobId(job.call_id, job.turn_id, 'llm') });
   }
 }

@@ -3,7 +3,7 @@
  * formats it, or followed live (Server-Sent Events) with a summary line as each turn ends.
  */
 import type { StageLogEntry } from '../contracts/logs';
-import { TimelineFormatter, turnSummary, waterfalls } from '../core/waterfall';
+import { FollowTimeline } from '../core/waterfall';
 import { request, ServiceError, type Target } from './client';
 
 export async function printLogs(t: Target, callId: string, o: { json: boolean }, write: (s: string) => void): Promise<void> {
@@ -27,9 +27,8 @@ export async function followLogs(t: Target, callId: string, o: { json: boolean; 
     throw new ServiceError(0, `Cannot reach ${t.url}: ${(err as Error).message}`);
   }
   if (!res.ok || !res.body) throw new ServiceError(res.status, `GET ${path}: ${res.status} ${await res.text()}`);
-  const f = new TimelineFormatter();
-  const entries: StageLogEntry[] = [];
-  if (!o.json) write(f.header() + '\n');
+  const timeline = new FollowTimeline();
+  if (!o.json) write(timeline.header() + '\n');
   const decoder = new TextDecoder();
   let buf = '';
   try {
@@ -50,16 +49,13 @@ export async function followLogs(t: Target, callId: string, o: { json: boolean; 
           write(JSON.stringify(e) + '\n');
           continue;
         }
-        entries.push(e);
-        write(f.lines(e).join('\n') + '\n');
-        // The gateway's completed / cancelled entry ends a turn: its summary line, as in ?format=text.
-        if (e.turn_id && e.stage === 'gateway' && (e.event === 'completed' || e.event === 'cancelled')) {
-          const w = waterfalls(entries.filter((x) => x.turn_id === e.turn_id))[0];
-          if (w) write(turnSummary(f.label(e.turn_id), w) + '\n');
-        }
+        // Each turn's summary line (as in ?format=text) once the turn has ended and the log moved on.
+        write(timeline.push(e).join('\n') + '\n');
       }
     }
   } catch (err) {
     if (!o.signal.aborted) throw err;
   }
+  const owed = timeline.end();
+  if (!o.json && owed.length) write(owed.join('\n') + '\n');
 }

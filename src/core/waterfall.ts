@@ -87,6 +87,21 @@ export function turnSummary(label: string, w: TurnWaterfall): string {
   return `${'═'.repeat(2)} ${label.padEnd(W.turn)} ${head}${tail.length ? ` │ ${tail.join(' │ ')}` : ''}`;
 }
 
+/** "1 turn", "2 turns". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** Which queued job a `started` entry ends the wait of: one per turn, stage and (TTS) sentence. */
+function jobKey(e: StageLogEntry): string {
+  return `${e.turn_id ?? ''}|${e.stage}|${typeof e.data.seq === 'number' ? e.data.seq : ''}`;
+}
+
+/** Entries in time order; entries with the same ts keep the order they were written in. */
+export function inTimeOrder(entries: readonly StageLogEntry[]): StageLogEntry[] {
+  return entries.map((e, i) => [e, i] as const).sort((a, b) => a[0].ts - b[0].ts || a[1] - b[1]).map(([e]) => e);
+}
+
 /**
  * Formats stage-log entries one line at a time (the text timeline and `voice-agent logs --follow`):
  * time since the first entry, a short turn label (T1, T2 … introduced by a header line), stage,
@@ -95,6 +110,8 @@ export function turnSummary(label: string, w: TurnWaterfall): string {
 export class TimelineFormatter {
   private t0: number | null = null;
   private readonly labels = new Map<string, string>();
+  /** When each job was queued (or put back for a retry), until its `started` entry. */
+  private readonly waiting = new Map<string, number>();
 
   header(): string {
     return `${'time'.padStart(W.at)}  ${'turn'.padEnd(W.turn)} ${'stage'.padEnd(W.stage)} ${'event'.padEnd(W.event)} ${'took'.padStart(W.dur)} ${'wait'.padStart(W.wait)}  details`;
@@ -102,6 +119,23 @@ export class TimelineFormatter {
 
   label(turnId: string): string {
     return this.labels.get(turnId) ?? `T${this.labels.size + 1}`;
+  }
+
+  /**
+   * A `started` entry's queue wait: from the timeline's own queued (or retry) line when there is
+   * one, so the column is the difference of the two times printed; else what the worker measured.
+   */
+  private waitOf(e: StageLogEntry): number | null {
+    const key = jobKey(e);
+    if (e.event === 'queued' || e.event === 'retry') {
+      this.waiting.set(key, e.ts);
+      return null;
+    }
+    if (e.event !== 'started') return null;
+    const since = this.waiting.get(key);
+    this.waiting.delete(key);
+    if (since !== undefined && since <= e.ts) return e.ts - since;
+    return typeof e.data.queue_wait_ms === 'number' ? e.data.queue_wait_ms : null;
   }
 
   /** The entry's line, preceded by a header line the first time its turn appears. */
@@ -117,7 +151,8 @@ export class TimelineFormatter {
       }
     }
     const at = `+${((e.ts - this.t0) / 1000).toFixed(3)}s`.padStart(W.at);
-    const wait = typeof e.data.queue_wait_ms === 'number' ? ms(e.data.queue_wait_ms) : '';
+    const waited = this.waitOf(e);
+    const wait = waited === null ? '' : ms(waited);
     const attempt = e.attempt > 1 ? ` #${e.attempt}` : '';
     const dur = e.duration_ms === null ? '' : ms(e.duration_ms);
     out.push(
@@ -128,11 +163,13 @@ export class TimelineFormatter {
 }
 
 /**
- * `?format=text`: a column header, one aligned line per entry, and after each turn's last entry a
- * summary line (time to first audio split by stage, total, outcome).
+ * `?format=text`: a column header, one aligned line per entry in time order, and after each turn's
+ * last entry a summary line (time to first audio split by stage, total, outcome).
  */
-export function formatTimeline(entries: readonly StageLogEntry[]): string {
-  if (entries.length === 0) return '(no stage log entries)\n';
+export function formatTimeline(unordered: readonly StageLogEntry[]): string {
+  if (unordered.length === 0) return '(no stage log entries)\n';
+  // The log is in the order entries were written, by several processes: time order is what a reader expects.
+  const entries = inTimeOrder(unordered);
   const f = new TimelineFormatter();
   const byTurn = new Map(waterfalls(entries).map((w) => [w.turn_id, w]));
   const lastIndex = new Map<string, number>();
@@ -140,7 +177,7 @@ export function formatTimeline(entries: readonly StageLogEntry[]): string {
   const first = entries[0]!;
   const span = (entries[entries.length - 1]!.ts - first.ts) / 1000;
   const lines = [
-    `call ${first.call_id} · ${new Date(first.ts).toISOString()} · ${entries.length} entries · ${byTurn.size} turns · ${span.toFixed(3)}s`,
+    `call ${first.call_id} · ${new Date(first.ts).toISOString()} · ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'} · ${plural(byTurn.size, 'turn')} · ${span.toFixed(3)}s`,
     f.header(),
   ];
   entries.forEach((e, i) => {
@@ -149,4 +186,50 @@ export function formatTimeline(entries: readonly StageLogEntry[]): string {
     if (w && lastIndex.get(w.turn_id) === i) lines.push(turnSummary(f.label(w.turn_id), w));
   });
   return lines.join('\n') + '\n';
+}
+
+/**
+ * `voice-agent logs --follow`: lines as entries arrive. A turn's summary waits until the turn has
+ * ended (the gateway's completed / cancelled entry) and the log has moved on to another turn, or the
+ * stream ends — so it comes after the turn's last entry (workers often log after the gateway).
+ */
+export class FollowTimeline {
+  private readonly f = new TimelineFormatter();
+  private readonly entries = new Map<string, StageLogEntry[]>();
+  private readonly ended = new Set<string>();
+
+  header(): string {
+    return this.f.header();
+  }
+
+  push(e: StageLogEntry): string[] {
+    const out: string[] = [];
+    if (e.turn_id !== null) out.push(...this.flush(e.turn_id));
+    out.push(...this.f.lines(e));
+    if (e.turn_id !== null) {
+      const list = this.entries.get(e.turn_id) ?? [];
+      list.push(e);
+      this.entries.set(e.turn_id, list);
+      if (e.stage === 'gateway' && (e.event === 'completed' || e.event === 'cancelled')) this.ended.add(e.turn_id);
+    }
+    return out;
+  }
+
+  /** The summaries still owed (the stream ended). */
+  end(): string[] {
+    return this.flush(null);
+  }
+
+  /** Summaries of the ended turns other than `current`. */
+  private flush(current: string | null): string[] {
+    const out: string[] = [];
+    for (const turnId of [...this.ended]) {
+      if (turnId === current) continue;
+      this.ended.delete(turnId);
+      const w = waterfalls(this.entries.get(turnId) ?? [])[0];
+      this.entries.delete(turnId);
+      if (w) out.push(turnSummary(this.f.label(turnId), w));
+    }
+    return out;
+  }
 }
