@@ -1,6 +1,6 @@
 // The console: start a call, talk through the microphone (PCM16 24 kHz over the Realtime
 // WebSocket), hear the agent, and watch the transcript, tool calls, stage log and waterfall.
-import { api, initKey, showError } from './api.js';
+import { api, fillBusinesses, initKey, rememberBusiness, showError } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -8,8 +8,6 @@ const els = {
   error: $('error'), callId: $('call-id'), transcript: $('transcript'), waterfall: $('waterfall'), log: document.querySelector('#log tbody'),
   logText: $('log-text'), meter: $('meter-level'), meterBox: $('meter'), level: $('level'), vad: $('vad'), vadHint: $('vad-hint'),
 };
-/** The business picked last (on start or in the list), preferred over the seeded `demo`. */
-const BUSINESS_STORAGE = 'voice-agent.business';
 /** How long the server may hear uninterrupted speech before the console explains why no turn ends. */
 const LONG_SPEECH_MS = 8000;
 
@@ -24,11 +22,7 @@ async function loadBusinesses() {
   if (!key()) return;
   try {
     const { data } = await api(key(), '/v1/businesses');
-    const current = els.business.value;
-    els.business.replaceChildren(...data.map((b) => new Option(`${b.name} (${b.id}, ${b.mode})`, b.id)));
-    // Keep what is shown, else the last used one, else the seeded `demo`, else the first.
-    const pick = [current, localStorage.getItem(BUSINESS_STORAGE), 'demo'].find((id) => id && data.some((b) => b.id === id));
-    if (pick) els.business.value = pick;
+    fillBusinesses(els.business, data, (b) => `${b.name} (${b.id}, ${b.mode})`);
     if (data.length === 0) els.business.replaceChildren(new Option('(no businesses: create one under Businesses)', ''));
   } catch (err) {
     showError(els.error, err);
@@ -45,7 +39,7 @@ async function startCall() {
   const businessId = els.business.value;
   if (!businessId) return showError(els.error, new Error('Pick a business first.'));
   els.start.disabled = true;
-  localStorage.setItem(BUSINESS_STORAGE, businessId);
+  rememberBusiness(businessId);
   try {
     const created = await api(key(), '/v1/calls', { method: 'POST', json: { business_id: businessId } });
     const c = { id: created.id, secret: created.client_secret.value, ws: null, logs: null, audio: null, turns: new Map(), items: new Map(), tools: new Map(), t0: null, speechSince: null, silenceMs: null, level: -60 };
@@ -364,7 +358,7 @@ async function drawWaterfall(c) {
 
 els.start.addEventListener('click', () => void startCall());
 els.hangup.addEventListener('click', () => void hangUp());
-els.business.addEventListener('change', () => localStorage.setItem(BUSINESS_STORAGE, els.business.value));
+els.business.addEventListener('change', () => rememberBusiness(els.business.value));
 window.addEventListener('beforeunload', () => call?.ws?.close());
 
 await initKey(els.key, () => void loadBusinesses());

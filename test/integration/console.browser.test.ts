@@ -158,6 +158,7 @@ describe('web console', () => {
     await page.fill('#key', ADMIN_KEY);
     await page.dispatchEvent('#key', 'change');
     await page.waitForFunction(() => (document.getElementById('json') as HTMLTextAreaElement).value.includes('"session"'), undefined, { timeout: 5_000 });
+    expect(await page.inputValue('#business')).toBe('demo');
     const config = JSON.parse(await page.inputValue('#json')) as { session: Record<string, unknown> };
     config.session.voice = 'not-a-voice';
     await page.fill('#json', JSON.stringify(config, null, 2));
