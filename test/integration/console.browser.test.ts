@@ -58,6 +58,12 @@ beforeAll(async () => {
   // `acme` sorts before `demo`: the console must still pick the seeded `demo` by default.
   await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
   await svc.api('/v1/businesses/demo', { method: 'PUT', json: SIMPLE_BUSINESS });
+  // A pause longer than the fake mic's 2 s of silence: the caller's turn never ends.
+  const put = await svc.api('/v1/businesses/patient', {
+    method: 'PUT',
+    json: { ...SIMPLE_BUSINESS, session: { ...SIMPLE_BUSINESS.session, turn_detection: { type: 'server_vad', silence_duration_ms: 5000 } } },
+  });
+  expect(put.ok).toBe(true);
 });
 
 afterAll(async () => {
@@ -149,6 +155,33 @@ describe('web console', () => {
     expect(problems).toEqual([]);
     await context.close();
   });
+
+  it('explains why no turn ends when the server keeps hearing speech', async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(['microphone'], { origin: svc.url });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${svc.url}/`);
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.fill('#key', ADMIN_KEY);
+    await page.dispatchEvent('#key', 'change');
+    await page.waitForSelector('#business option[value="patient"]', { state: 'attached' });
+    await page.selectOption('#business', 'patient');
+    await page.click('#start');
+    const hint = page.locator('#vad-hint');
+    await hint.waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await hint.textContent()).toMatch(/heard speech for \d+ s: a turn ends only after 5000 ms pause .* -?\d+ dBFS/);
+    expect(await page.getAttribute('#vad', 'data-state')).toBe('speaking');
+    expect(await page.textContent('#vad')).toMatch(/^VAD: speaking \d+ s$/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'console-long-speech.png') });
+    await page.click('#hangup');
+    await hint.waitFor({ state: 'hidden' });
+    expect(await page.locator('#transcript li.user.pending').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 45_000); // the hint needs 8 s of uninterrupted speech
 
   it('shows the server validation error when a business config is saved with a bad field', async () => {
     const context = await browser.newContext();
