@@ -113,10 +113,10 @@ function explainLongSpeech(c) {
   if (ms < 3000) return;
   els.vad.textContent = `VAD: speaking ${Math.floor(ms / 1000)} s`;
   if (ms < LONG_SPEECH_MS) return;
-  const pause = c.silenceMs ? `${c.silenceMs} ms` : 'a short';
+  const pause = c.silenceMs ? `a ${c.silenceMs} ms` : 'a';
   els.vadHint.textContent =
-    `The server has heard speech for ${Math.floor(ms / 1000)} s: a turn ends only after ${pause} pause below the VAD threshold. ` +
-    `The input is at ${Math.round(c.level)} dBFS now; background noise, music or a hot microphone keeps the turn open.`;
+    `The server has heard speech for ${Math.floor(ms / 1000)} s (input now ${Math.round(c.level)} dBFS): a turn ends only after ${pause} pause ` +
+    'below the VAD threshold. Shorter pauses do not count; background noise, music or a hot microphone keeps the turn open.';
   els.vadHint.hidden = false;
 }
 

@@ -171,7 +171,7 @@ describe('web console', () => {
     await page.click('#start');
     const hint = page.locator('#vad-hint');
     await hint.waitFor({ state: 'visible', timeout: 15_000 });
-    expect(await hint.textContent()).toMatch(/heard speech for \d+ s: a turn ends only after 5000 ms pause .* -?\d+ dBFS/);
+    expect(await hint.textContent()).toMatch(/heard speech for \d+ s \(input now -?\d+ dBFS\): a turn ends only after a 5000 ms pause/);
     expect(await page.getAttribute('#vad', 'data-state')).toBe('speaking');
     expect(await page.textContent('#vad')).toMatch(/^VAD: speaking \d+ s$/);
     mkdirSync(ARTIFACTS, { recursive: true });
