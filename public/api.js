@@ -28,6 +28,24 @@ export async function initKey(input, onChange) {
   return key;
 }
 
+/** The business picked last (console or editor), preferred over the seeded `demo`. */
+const BUSINESS_STORAGE = 'voice-agent.business';
+
+/**
+ * Fills a business <select>: keeps what is shown, else the last used one, else the seeded `demo`,
+ * else the first (the list is sorted by id, so that used to be whatever sorted first).
+ */
+export function fillBusinesses(select, businesses, label) {
+  const current = select.value;
+  select.replaceChildren(...businesses.map((b) => new Option(label(b), b.id)));
+  const pick = [current, localStorage.getItem(BUSINESS_STORAGE), 'demo'].find((id) => id && businesses.some((b) => b.id === id));
+  if (pick) select.value = pick;
+}
+
+export function rememberBusiness(id) {
+  if (id) localStorage.setItem(BUSINESS_STORAGE, id);
+}
+
 export class ApiError extends Error {
   constructor(status, body) {
     const e = body?.error ?? {};

@@ -1,6 +1,6 @@
 // Business configuration editor: the JSON a PUT /v1/businesses/:id takes, with the server's
 // validation errors (message and the field they name) shown as they come.
-import { api, initKey, showError } from './api.js';
+import { api, fillBusinesses, initKey, rememberBusiness, showError } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const els = { key: $('key'), business: $('business'), newId: $('new-id'), load: $('load'), save: $('save'), tools: $('tools'), json: $('json'), error: $('error'), saved: $('saved') };
@@ -26,7 +26,7 @@ function note(text) {
 async function list() {
   try {
     const { data } = await api(key(), '/v1/businesses');
-    els.business.replaceChildren(...data.map((b) => new Option(`${b.name} (${b.id})`, b.id)));
+    fillBusinesses(els.business, data, (b) => `${b.name} (${b.id})`);
     showError(els.error, null);
   } catch (err) {
     showError(els.error, err);
@@ -109,7 +109,10 @@ async function addTools() {
 els.load.addEventListener('click', () => void load({ force: true }));
 els.save.addEventListener('click', () => void save());
 els.tools.addEventListener('click', () => void addTools());
-els.business.addEventListener('change', () => void load({ force: true }));
+els.business.addEventListener('change', () => {
+  rememberBusiness(els.business.value);
+  void load({ force: true });
+});
 
 await initKey(els.key, () => void list().then(() => load()));
 await list();

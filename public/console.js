@@ -1,13 +1,15 @@
 // The console: start a call, talk through the microphone (PCM16 24 kHz over the Realtime
 // WebSocket), hear the agent, and watch the transcript, tool calls, stage log and waterfall.
-import { api, initKey, showError } from './api.js';
+import { api, fillBusinesses, initKey, rememberBusiness, showError } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const els = {
   key: $('key'), business: $('business'), dialect: $('dialect'), start: $('start'), hangup: $('hangup'), status: $('status'),
   error: $('error'), callId: $('call-id'), transcript: $('transcript'), waterfall: $('waterfall'), log: document.querySelector('#log tbody'),
-  logText: $('log-text'), meter: $('meter-level'),
+  logText: $('log-text'), meter: $('meter-level'), meterBox: $('meter'), level: $('level'), vad: $('vad'), vadHint: $('vad-hint'),
 };
+/** How long the server may hear uninterrupted speech before the console explains why no turn ends. */
+const LONG_SPEECH_MS = 8000;
 
 /** Everything about the current call; replaced on each start. */
 let call = null;
@@ -20,9 +22,7 @@ async function loadBusinesses() {
   if (!key()) return;
   try {
     const { data } = await api(key(), '/v1/businesses');
-    const current = els.business.value;
-    els.business.replaceChildren(...data.map((b) => new Option(`${b.name} (${b.id}, ${b.mode})`, b.id)));
-    if (data.some((b) => b.id === current)) els.business.value = current;
+    fillBusinesses(els.business, data, (b) => `${b.name} (${b.id}, ${b.mode})`);
     if (data.length === 0) els.business.replaceChildren(new Option('(no businesses: create one under Businesses)', ''));
   } catch (err) {
     showError(els.error, err);
@@ -31,47 +31,93 @@ async function loadBusinesses() {
 
 // ------------------------------------------------------------------ call lifecycle
 
+// "Start call" is disabled from the click until the call has ended (a second start used to end the
+// running call and wipe its transcript); "Hang up" is enabled only while a call runs.
 async function startCall() {
+  if (call || els.start.disabled) return;
   showError(els.error, null);
-  if (call) await hangUp();
   const businessId = els.business.value;
   if (!businessId) return showError(els.error, new Error('Pick a business first.'));
   els.start.disabled = true;
+  rememberBusiness(businessId);
   try {
     const created = await api(key(), '/v1/calls', { method: 'POST', json: { business_id: businessId } });
-    call = { id: created.id, secret: created.client_secret.value, ws: null, logs: null, audio: null, turns: new Map(), items: new Map(), tools: new Map(), t0: null };
+    const c = { id: created.id, secret: created.client_secret.value, ws: null, logs: null, audio: null, turns: new Map(), items: new Map(), tools: new Map(), t0: null, speechSince: null, silenceMs: null, level: -60 };
+    call = c;
     els.callId.textContent = created.id;
     els.transcript.replaceChildren();
     els.log.replaceChildren();
     els.waterfall.replaceChildren(Object.assign(document.createElement('p'), { className: 'empty', textContent: 'Turns appear here when the agent has answered.' }));
     els.logText.href = `v1/calls/${created.id}/logs?format=text&token=${encodeURIComponent(call.secret)}`;
     els.logText.hidden = false;
-    call.audio = await startAudio(call);
-    connectSocket(call);
-    followLogs(call);
+    c.audio = await startAudio(c);
+    if (call !== c) return void (await c.audio.close()); // ended while the microphone was opening
+    connectSocket(c);
+    followLogs(c);
     els.hangup.disabled = false;
   } catch (err) {
     showError(els.error, err);
     await hangUp();
-  } finally {
-    els.start.disabled = false;
   }
 }
 
-async function hangUp() {
+/** Ends the current call (the user hung up, or the server closed the socket) and resets the controls. */
+async function hangUp(status = 'call ended') {
   const c = call;
   call = null;
   els.hangup.disabled = true;
-  if (!c) return;
-  c.ws?.close(1000, 'hang up');
-  c.logs?.close();
-  await c.audio?.close();
-  try {
-    await api(c.secret, `/v1/calls/${c.id}`, { method: 'DELETE' });
-  } catch {
-    /* already ended */
+  if (c) {
+    c.ws?.close(1000, 'hang up');
+    c.logs?.close();
+    await c.audio?.close();
+    try {
+      await api(c.secret, `/v1/calls/${c.id}`, { method: 'DELETE' });
+    } catch {
+      /* already ended */
+    }
+    setStatus(status);
   }
-  setStatus('call ended');
+  // A "…" bubble is speech the server heard but never transcribed: with the call over it never will be.
+  for (const li of els.transcript.querySelectorAll('li.user.pending')) if (li.textContent === '…') li.remove();
+  setVad(null, 'idle');
+  showLevel(null);
+  els.start.disabled = false;
+}
+
+// ------------------------------------------------------------------ input level and VAD state
+
+/** The meter: the mic's RMS per 20 ms chunk in dBFS, -60..0 mapped to 0..100 %; null resets it. */
+function showLevel(rms) {
+  const db = rms ? Math.max(-60, 20 * Math.log10(rms)) : -60;
+  els.meter.style.width = `${Math.round(((db + 60) / 60) * 100)}%`;
+  els.meterBox.setAttribute('aria-valuenow', String(Math.round(db)));
+  els.level.textContent = rms === null ? '– dBFS' : db <= -60 ? '< -60 dBFS' : `${Math.round(db)} dBFS`;
+  if (call) {
+    call.level = db;
+    explainLongSpeech(call);
+  }
+}
+
+/** The server's VAD state: speaking between speech_started and speech_stopped, silence otherwise. */
+function setVad(c, state) {
+  els.vad.dataset.state = state;
+  els.vad.textContent = `VAD: ${state}`;
+  if (c) c.speechSince = state === 'speaking' ? performance.now() : null;
+  if (state !== 'speaking') els.vadHint.hidden = true;
+}
+
+// Runs on every mic chunk: when the server has heard speech for long, say why no turn ends yet.
+function explainLongSpeech(c) {
+  if (c.speechSince === null) return;
+  const ms = performance.now() - c.speechSince;
+  if (ms < 3000) return;
+  els.vad.textContent = `VAD: speaking ${Math.floor(ms / 1000)} s`;
+  if (ms < LONG_SPEECH_MS) return;
+  const pause = c.silenceMs ? `a ${c.silenceMs} ms` : 'a';
+  els.vadHint.textContent =
+    `The server has heard speech for ${Math.floor(ms / 1000)} s (input now ${Math.round(c.level)} dBFS): a turn ends only after ${pause} pause ` +
+    'below the VAD threshold. Shorter pauses do not count; background noise, music or a hot microphone keeps the turn open.';
+  els.vadHint.hidden = false;
 }
 
 // ------------------------------------------------------------------ audio in and out
@@ -83,7 +129,7 @@ async function startAudio(c) {
   const source = ctx.createMediaStreamSource(stream);
   const capture = new AudioWorkletNode(ctx, 'pcm16-capture', { processorOptions: { targetRate: 24000 } });
   capture.port.onmessage = (e) => {
-    els.meter.style.width = `${Math.min(100, Math.round(e.data.peak * 140))}%`;
+    if (call === c) showLevel(e.data.rms);
     if (c.ws?.readyState === WebSocket.OPEN) c.ws.send(e.data.pcm);
   };
   source.connect(capture);
@@ -131,9 +177,13 @@ function connectSocket(c) {
   const ws = new WebSocket(url);
   c.ws = ws;
   setStatus('connecting…');
-  ws.onopen = () => setStatus('connected: speak now');
+  ws.onopen = () => {
+    setStatus('connected: speak now');
+    setVad(c, 'silence');
+  };
   ws.onclose = (e) => {
-    if (call === c) setStatus(`disconnected${e.reason ? `: ${e.reason}` : ''}`);
+    // The server ended the call (end_call, timeout, error): end it here too so Start works again.
+    if (call === c) void hangUp(`disconnected${e.reason ? `: ${e.reason}` : ''}`);
   };
   ws.onmessage = (msg) => {
     if (typeof msg.data === 'string') onServerEvent(c, JSON.parse(msg.data));
@@ -155,12 +205,20 @@ function line(c, key, cls, text) {
 
 function onServerEvent(c, e) {
   switch (e.type) {
+    case 'session.created':
+    case 'session.updated': {
+      const td = e.session?.audio?.input?.turn_detection ?? e.session?.turn_detection;
+      c.silenceMs = td?.silence_duration_ms ?? c.silenceMs;
+      return;
+    }
     case 'input_audio_buffer.speech_started':
       c.audio?.stop();
       line(c, `user:${e.item_id}`, 'user pending', '…');
+      setVad(c, 'speaking');
       setStatus('listening…');
       return;
     case 'input_audio_buffer.speech_stopped':
+      setVad(c, 'silence');
       setStatus('thinking…');
       return;
     case 'conversation.item.input_audio_transcription.completed':
@@ -300,6 +358,7 @@ async function drawWaterfall(c) {
 
 els.start.addEventListener('click', () => void startCall());
 els.hangup.addEventListener('click', () => void hangUp());
+els.business.addEventListener('change', () => rememberBusiness(els.business.value));
 window.addEventListener('beforeunload', () => call?.ws?.close());
 
 await initKey(els.key, () => void loadBusinesses());

@@ -1,5 +1,6 @@
 // AudioWorklet: the microphone (at the context's rate, often 48 kHz) → mono PCM16 at 24 kHz,
-// posted in 20 ms chunks (480 samples) as transferable ArrayBuffers, plus a level for the meter.
+// posted in 20 ms chunks (480 samples) as transferable ArrayBuffers, plus the chunk's peak and RMS
+// for the level meter (RMS is what the server's VAD threshold compares against, roughly).
 class Pcm16Capture extends AudioWorkletProcessor {
   constructor(options) {
     super();
@@ -13,6 +14,7 @@ class Pcm16Capture extends AudioWorkletProcessor {
     this.chunk = new Int16Array(this.chunkSize);
     this.filled = 0;
     this.peak = 0;
+    this.sumSq = 0;
   }
 
   process(inputs) {
@@ -44,13 +46,15 @@ class Pcm16Capture extends AudioWorkletProcessor {
   push(v) {
     const c = Math.max(-1, Math.min(1, v));
     this.peak = Math.max(this.peak, Math.abs(c));
+    this.sumSq += c * c;
     this.chunk[this.filled++] = c < 0 ? c * 0x8000 : c * 0x7fff;
     if (this.filled === this.chunkSize) {
       const out = this.chunk.buffer;
-      this.port.postMessage({ pcm: out, peak: this.peak }, [out]); // transferring detaches `out`
+      this.port.postMessage({ pcm: out, peak: this.peak, rms: Math.sqrt(this.sumSq / this.chunkSize) }, [out]); // transferring detaches `out`
       this.chunk = new Int16Array(this.chunkSize);
       this.filled = 0;
       this.peak = 0;
+      this.sumSq = 0;
     }
   }
 }

@@ -55,7 +55,15 @@ beforeAll(async () => {
       ],
     }),
   ]);
+  // `acme` sorts before `demo`: the console must still pick the seeded `demo` by default.
   await svc.api('/v1/businesses/acme', { method: 'PUT', json: SIMPLE_BUSINESS });
+  await svc.api('/v1/businesses/demo', { method: 'PUT', json: SIMPLE_BUSINESS });
+  // A pause longer than the fake mic's 2 s of silence: the caller's turn never ends.
+  const put = await svc.api('/v1/businesses/patient', {
+    method: 'PUT',
+    json: { ...SIMPLE_BUSINESS, session: { ...SIMPLE_BUSINESS.session, turn_detection: { type: 'server_vad', silence_duration_ms: 5000 } } },
+  });
+  expect(put.ok).toBe(true);
 });
 
 afterAll(async () => {
@@ -76,8 +84,32 @@ describe('web console', () => {
     await page.fill('#key', ADMIN_KEY);
     await page.dispatchEvent('#key', 'change');
     await page.waitForSelector('#business option[value="acme"]', { state: 'attached' });
+    expect(await page.inputValue('#business')).toBe('demo');
     await page.selectOption('#business', 'acme');
+    expect(await page.isDisabled('#hangup')).toBe(true);
+
+    // Record every VAD state and the loudest meter reading, so transient states cannot be missed.
+    await page.evaluate(() => {
+      const w = window as unknown as { vadStates: string[]; maxMeter: number; levels: Set<string> };
+      w.vadStates = [];
+      w.maxMeter = 0;
+      w.levels = new Set();
+      const vad = document.getElementById('vad')!;
+      const meter = document.getElementById('meter-level')!;
+      const level = document.getElementById('level')!;
+      new MutationObserver(() => {
+        const state = vad.dataset.state ?? '';
+        if (w.vadStates.at(-1) !== state) w.vadStates.push(state);
+      }).observe(vad, { attributes: true });
+      new MutationObserver(() => {
+        w.maxMeter = Math.max(w.maxMeter, parseFloat(meter.style.width) || 0);
+        w.levels.add(level.textContent ?? '');
+      }).observe(meter, { attributes: true });
+    });
     await page.click('#start');
+    // While the call runs: Start is disabled (a second click used to end it), Hang up enabled.
+    await page.waitForSelector('#hangup:not([disabled])');
+    expect(await page.isDisabled('#start')).toBe(true);
 
     const user = page.locator('#transcript li.user', { hasText: DEFAULT_TRANSCRIPT }).first();
     await user.waitFor({ timeout: 15_000 });
@@ -90,13 +122,66 @@ describe('web console', () => {
     const stages = await page.locator('#log tbody tr td:nth-child(3)').allTextContents();
     expect(stages).toEqual(expect.arrayContaining(['vad', 'stt', 'llm', 'tts', 'gateway']));
 
+    // The live input level moved with the spoken fixture, and the VAD state followed the server.
+    const seen = await page.evaluate(() => {
+      const w = window as unknown as { vadStates: string[]; maxMeter: number; levels: Set<string> };
+      return { vad: w.vadStates, maxMeter: w.maxMeter, levels: [...w.levels] };
+    });
+    expect(seen.vad.slice(0, 3)).toEqual(['silence', 'speaking', 'silence']);
+    expect(seen.maxMeter).toBeGreaterThan(30);
+    expect(seen.levels.some((t) => /^-\d+ dBFS$/.test(t))).toBe(true);
+    expect(await page.isDisabled('#start')).toBe(true);
+    expect(await page.locator('#transcript li.user', { hasText: DEFAULT_TRANSCRIPT }).count()).toBeGreaterThan(0);
+
+    // The fake mic loops the fixture: hang up while the next utterance is still a "…" bubble.
+    const pending = page.locator('#transcript li.user.pending', { hasText: '…' });
+    await pending.first().waitFor({ timeout: 15_000 });
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
     await page.click('#hangup');
     await page.locator('#status', { hasText: 'call ended' }).waitFor();
+    expect(await pending.count()).toBe(0);
+    expect(await page.isDisabled('#start')).toBe(false);
+    expect(await page.isDisabled('#hangup')).toBe(true);
+    expect(await page.getAttribute('#vad', 'data-state')).toBe('idle');
+    // The transcript of the ended call stays readable.
+    expect(await page.locator('#transcript li.assistant', { hasText: 'You said' }).count()).toBeGreaterThan(0);
+
+    // The last used business wins over `demo` on the next visit.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.waitForSelector('#business option[value="demo"]', { state: 'attached' });
+    expect(await page.inputValue('#business')).toBe('acme');
     expect(problems).toEqual([]);
     await context.close();
   });
+
+  it('explains why no turn ends when the server keeps hearing speech', async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(['microphone'], { origin: svc.url });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${svc.url}/`);
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.fill('#key', ADMIN_KEY);
+    await page.dispatchEvent('#key', 'change');
+    await page.waitForSelector('#business option[value="patient"]', { state: 'attached' });
+    await page.selectOption('#business', 'patient');
+    await page.click('#start');
+    const hint = page.locator('#vad-hint');
+    await hint.waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await hint.textContent()).toMatch(/heard speech for \d+ s \(input now -?\d+ dBFS\): a turn ends only after a 5000 ms pause/);
+    expect(await page.getAttribute('#vad', 'data-state')).toBe('speaking');
+    expect(await page.textContent('#vad')).toMatch(/^VAD: speaking \d+ s$/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'console-long-speech.png') });
+    await page.click('#hangup');
+    await hint.waitFor({ state: 'hidden' });
+    expect(await page.locator('#transcript li.user.pending').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 45_000); // the hint needs 8 s of uninterrupted speech
 
   it('shows the server validation error when a business config is saved with a bad field', async () => {
     const context = await browser.newContext();
@@ -106,6 +191,7 @@ describe('web console', () => {
     await page.fill('#key', ADMIN_KEY);
     await page.dispatchEvent('#key', 'change');
     await page.waitForFunction(() => (document.getElementById('json') as HTMLTextAreaElement).value.includes('"session"'), undefined, { timeout: 5_000 });
+    expect(await page.inputValue('#business')).toBe('demo');
     const config = JSON.parse(await page.inputValue('#json')) as { session: Record<string, unknown> };
     config.session.voice = 'not-a-voice';
     await page.fill('#json', JSON.stringify(config, null, 2));
