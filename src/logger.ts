@@ -6,7 +6,7 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["sec-websocket-protocol"]',
   'req.headers["x-twilio-signature"]',

@@ -115,6 +115,6 @@ export async function createServices(config: Config, log: Logger, localWorkers: 
 }
 
 /** The stage log's redaction hook: user content in `data` is masked with the call's business filter. */
-export function redactStageData(filters: CallFilters) {
+function redactStageData(filters: CallFilters) {
   return async (callId: string, data: Record<string, unknown>) => redactDeep(data, (await filters.forCall(callId))?.redact ?? null);
 }

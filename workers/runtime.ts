@@ -23,7 +23,7 @@ export interface WorkerDeps extends StoreServices {
   workerName: string;
 }
 
-export async function createWorkerDeps(config: Config, log: Logger, stage: string): Promise<WorkerDeps> {
+async function createWorkerDeps(config: Config, log: Logger, stage: string): Promise<WorkerDeps> {
   const workerName = `${stage}@${hostname()}:${process.pid}`;
   const services = await createStoreServices(config, log, workerName);
   return {

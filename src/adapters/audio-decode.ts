@@ -12,9 +12,9 @@ import prism from 'prism-media';
 import { parseWav } from '../core/audio/formats';
 
 /** The longest audio a file may decode to, on either path. */
-export const MAX_AUDIO_DURATION_S = 600;
+const MAX_AUDIO_DURATION_S = 600;
 /** Sample rates the WAV fast path takes from a header (anything else is a lie or a mistake). */
-export const WAV_FAST_PATH_RATES = { min: 8_000, max: 48_000 } as const;
+const WAV_FAST_PATH_RATES = { min: 8_000, max: 48_000 } as const;
 
 export type AudioDecodeErrorCode =
   | 'empty_input' // zero bytes

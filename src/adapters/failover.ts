@@ -57,7 +57,7 @@ export class FirstByteTimeoutError extends Error {
 }
 
 /** The failures docs/DESIGN.md §8 sends to the fallback: connect errors and timeouts, 408/409/429, 5xx. */
-export function isFailoverError(err: unknown): boolean {
+function isFailoverError(err: unknown): boolean {
   if (err instanceof FirstByteTimeoutError) return true;
   const status = (err as { status?: unknown } | null)?.status;
   if (status === 429) return true; // insufficient_quota too: the primary's account is out, the fallback's may not be

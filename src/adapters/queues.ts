@@ -8,14 +8,14 @@ import { isCluster, type Keys, type Redis } from './redis';
 
 export const STAGES: Stage[] = ['stt', 'llm', 'tts'];
 
-export const VOICE_WORKER_OPTIONS = {
+const VOICE_WORKER_OPTIONS = {
   lockDuration: 5_000,
   stalledInterval: 5_000,
   maxStalledCount: 3,
 } satisfies Partial<WorkerOptions>;
 
 /** Provider retries happen inside the processor (with backoff); BullMQ retries cover crashes. */
-export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 2,
   backoff: { type: 'fixed', delay: 200 },
   removeOnComplete: { age: 600, count: 1000 },

@@ -10,10 +10,10 @@ import { hostname } from 'node:os';
 import type { Stage } from '../config';
 import type { Keys, Redis } from './redis';
 
-export const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 5_000;
 /** Three missed heartbeats: the process is gone. */
-export const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_MS;
-export const ALL_STAGES: readonly Stage[] = ['stt', 'llm', 'tts'];
+const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_MS;
+const ALL_STAGES: readonly Stage[] = ['stt', 'llm', 'tts'];
 
 async function redisNow(redis: Redis): Promise<number> {
   const [s, us] = await redis.time();

@@ -241,6 +241,3 @@ export type ServerEventType = ServerEvent['type'];
 export type ServerEventOf<T extends ServerEventType> = Extract<ServerEvent, { type: T }>;
 /** A server event before `event_id` is stamped on it. */
 export type ServerEventBody = ServerEvent extends infer E ? (E extends ServerEvent ? Omit<E, 'event_id'> : never) : never;
-export const SERVER_EVENT_TYPES: readonly ServerEventType[] = ServerEventSchema.options.map(
-  (o) => o.shape.type.value,
-);

@@ -15,7 +15,7 @@ export interface OutputFilterSpec {
 export type Redactor = (text: string) => string;
 
 /** The mask written in place of a match: `[redacted:email]`, `[redacted]` for custom patterns. */
-export function maskFor(category: RedactCategory | 'custom'): string {
+function maskFor(category: RedactCategory | 'custom'): string {
   return category === 'custom' ? '[redacted]' : `[redacted:${category}]`;
 }
 

@@ -59,7 +59,7 @@ function dataText(data: Record<string, unknown>): string {
 }
 
 /** One summary line for a turn: where the time to first audio went, and how the turn ended. */
-export function turnSummary(label: string, w: TurnWaterfall): string {
+function turnSummary(label: string, w: TurnWaterfall): string {
   const marks = [
     ['stt', w.stt_done_ms],
     ['llm', w.llm_first_token_ms],
@@ -88,7 +88,7 @@ export function turnSummary(label: string, w: TurnWaterfall): string {
 }
 
 /** "1 turn", "2 turns". */
-export function plural(n: number, noun: string): string {
+function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
@@ -98,7 +98,7 @@ function jobKey(e: StageLogEntry): string {
 }
 
 /** Entries in time order; entries with the same ts keep the order they were written in. */
-export function inTimeOrder(entries: readonly StageLogEntry[]): StageLogEntry[] {
+function inTimeOrder(entries: readonly StageLogEntry[]): StageLogEntry[] {
   return entries.map((e, i) => [e, i] as const).sort((a, b) => a[0].ts - b[0].ts || a[1] - b[1]).map(([e]) => e);
 }
 

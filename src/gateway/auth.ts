@@ -29,7 +29,7 @@ export interface Credential {
 }
 
 /** The bearer token from the header, `?token=`, or the `openai-insecure-api-key.<token>` subprotocol. */
-export function credentialOf(req: FastifyRequest): Credential | undefined {
+function credentialOf(req: FastifyRequest): Credential | undefined {
   const h = req.headers.authorization;
   if (h && /^Bearer\s+/i.test(h)) return { token: h.replace(/^Bearer\s+/i, '').trim(), inUrl: false };
   const q = (req.query as Record<string, unknown> | undefined)?.token;
@@ -37,10 +37,6 @@ export function credentialOf(req: FastifyRequest): Credential | undefined {
   const proto = req.headers['sec-websocket-protocol'];
   const t = typeof proto === 'string' ? tokenFromSubprotocols(proto.split(',').map((p) => p.trim())) : undefined;
   return t ? { token: t, inUrl: true } : undefined;
-}
-
-export function bearerToken(req: FastifyRequest): string | undefined {
-  return credentialOf(req)?.token;
 }
 
 /**

@@ -96,7 +96,7 @@ function describeToolResults(messages: ChatMessage[]): string {
   return results.map((r) => describeResult(names.get(r.tool_call_id ?? '') ?? 'tool', messageText(r))).join(' ');
 }
 
-export function describeResult(tool: string, output: string): string {
+function describeResult(tool: string, output: string): string {
   let result: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(output);

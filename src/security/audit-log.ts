@@ -9,7 +9,7 @@ import { redactDeep } from '../core/redact';
 import type { Keys, Redis } from '../adapters/redis';
 import { redactorFor, type CallFilters } from './call-filters';
 
-export const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600 * 1000;
+const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600 * 1000;
 
 export interface AuditInput {
   type: AuditType;

@@ -11,7 +11,7 @@ import { resolvePrincipal } from '../gateway/auth';
 import type { Services } from '../services';
 
 /** Routes that take a key: the /v1 API, except the Twilio webhooks and media stream. */
-export function needsKey(url: string): boolean {
+function needsKey(url: string): boolean {
   return url.startsWith('/v1/') && !url.startsWith('/v1/twilio/');
 }
 

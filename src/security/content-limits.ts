@@ -23,7 +23,7 @@ export interface ContentProblem {
 }
 
 /** Every text a client event carries, with where it sits (for the error's `param`). */
-export function clientTexts(e: ClientEvent): { param: string; text: string }[] {
+function clientTexts(e: ClientEvent): { param: string; text: string }[] {
   const out: { param: string; text: string }[] = [];
   const fromItem = (item: unknown, at: string) => {
     const content = (item as { content?: unknown }).content;

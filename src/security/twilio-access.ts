@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors';
 import type { Services } from '../services';
 
-export const TWILIO_DISABLED = new ApiError(
+const TWILIO_DISABLED = new ApiError(
   403,
   'permission_error',
   'twilio_not_configured',

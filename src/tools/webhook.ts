@@ -35,7 +35,7 @@ export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = { allow: [], maxResponseByt
 export class WebhookRefused extends Error {}
 
 /** A `lookup` for net.connect that resolves, then refuses if any address is not permitted. */
-export function guardedLookup(allow: readonly Cidr[]): LookupFunction {
+function guardedLookup(allow: readonly Cidr[]): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0);

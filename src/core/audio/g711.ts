@@ -97,9 +97,3 @@ export function alawEncode(s: Int16Array): Uint8Array {
 export function alawDecode(b: Uint8Array): Int16Array {
   return decodeWith(ALAW_DEC, b, new Int16Array(b.length));
 }
-
-/** Allocation-free variants: write into `out` (at least as long as the input). */
-export const ulawEncodeInto = (s: Int16Array, out: Uint8Array): Uint8Array => encodeWith(ULAW_ENC, s, out);
-export const ulawDecodeInto = (b: Uint8Array, out: Int16Array): Int16Array => decodeWith(ULAW_DEC, b, out);
-export const alawEncodeInto = (s: Int16Array, out: Uint8Array): Uint8Array => encodeWith(ALAW_ENC, s, out);
-export const alawDecodeInto = (b: Uint8Array, out: Int16Array): Int16Array => decodeWith(ALAW_DEC, b, out);

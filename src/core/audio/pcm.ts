@@ -106,9 +106,3 @@ export function samplesToMs(n: number, rate: number): number {
 export function* frames(s: Int16Array, size: number): Generator<Int16Array> {
   for (let i = 0; i < s.length; i += size) yield s.subarray(i, Math.min(s.length, i + size));
 }
-
-/** Clamp and round a float sample to int16. */
-export function toInt16(v: number): number {
-  const r = Math.round(v);
-  return r > 32767 ? 32767 : r < -32768 ? -32768 : r;
-}

@@ -148,7 +148,7 @@ const V6_RANGES: [IpBytes, number, AddressClass][] = [
 ];
 
 /** The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4), if any. */
-export function embeddedIPv4(b: IpBytes): IpBytes | null {
+function embeddedIPv4(b: IpBytes): IpBytes | null {
   if (b.length !== 16) return null;
   if (inPrefix(b, v6('::ffff:0:0'), 96) || inPrefix(b, v6('::'), 96) || inPrefix(b, v6('64:ff9b::'), 96) || inPrefix(b, v6('64:ff9b:1::'), 48)) {
     return b.slice(12, 16);

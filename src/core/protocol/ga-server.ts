@@ -16,12 +16,12 @@ function renamePart<T extends { type: string }>(part: T, table: Readonly<Record<
   return type === undefined ? part : { ...part, type };
 }
 
-export function itemToGa(item: ConversationItem): JsonRecord {
+function itemToGa(item: ConversationItem): JsonRecord {
   if (item.type !== 'message') return item;
   return { ...item, content: item.content.map((p) => renamePart(p, PART_TYPE_TO_GA)) };
 }
 
-export function responseToGa(r: RealtimeResponse): JsonRecord {
+function responseToGa(r: RealtimeResponse): JsonRecord {
   const { modalities, voice, output_audio_format, temperature: _notInGa, output, ...same } = r;
   const out: JsonRecord = { ...same, output: output.map(itemToGa) };
   if (modalities !== undefined) out['output_modalities'] = modalitiesToGa(modalities);

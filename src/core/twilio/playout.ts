@@ -29,7 +29,7 @@ interface ItemState {
   echoedMs: number;
 }
 
-export function markName(itemId: string, ms: number): string {
+function markName(itemId: string, ms: number): string {
   return `${itemId}:${ms}`;
 }
 

@@ -34,7 +34,7 @@ export function audioBodyKind(contentType: string | undefined): AudioBodyKind {
 }
 
 /** Decodes a whole audio file to PCM16 at `rate`; a 400 `invalid_audio` when it is not audio. */
-export async function decodeFile(bytes: Buffer, rate: number, tryWav: boolean): Promise<Int16Array> {
+async function decodeFile(bytes: Buffer, rate: number, tryWav: boolean): Promise<Int16Array> {
   try {
     // A plain PCM16 WAV is read directly (header checked); anything else goes to ffmpeg.
     const wav = tryWav ? decodePlainWav(bytes) : null;

@@ -19,7 +19,7 @@ import { CallHost, liveCalls } from './call-host';
 import type { CallEventLog } from './event-log';
 import { CallDrivenElsewhere, CallOwnership } from './ownership';
 
-export const IDLE_MS = 10 * 60_000;
+const IDLE_MS = 10 * 60_000;
 
 export type SessionListener = (e: ServerEvent) => void;
 

@@ -28,7 +28,7 @@ export interface Cursor {
   index: number;
 }
 
-export const START: Cursor = { id: '0-0', index: -1 };
+const START: Cursor = { id: '0-0', index: -1 };
 
 /** `1712345678901-0` or `1712345678901-0:1`; anything else means "from the start". */
 export function parseLastEventId(value: string | undefined): Cursor {

@@ -10,7 +10,7 @@ import { ApiError } from '../../errors';
 import type { Keys, Redis } from '../../adapters/redis';
 
 /** Marks a forwarded request, so it is never forwarded again. */
-export const FORWARDED_HEADER = 'x-voice-agent-forwarded';
+const FORWARDED_HEADER = 'x-voice-agent-forwarded';
 
 /** Thrown by CallSessions.open: another gateway drives this call. */
 export class CallDrivenElsewhere extends Error {

@@ -38,7 +38,7 @@ export interface UpstreamHandlers {
   onDrop(code: number, reason: string): void;
 }
 
-export function upstreamUrl(base: string, model: string): string {
+function upstreamUrl(base: string, model: string): string {
   const u = new URL(base);
   u.searchParams.set('model', model);
   return u.toString();
