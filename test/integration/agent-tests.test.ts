@@ -10,14 +10,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli/main';
-import { loadConfig, withProviderBaseUrl } from '../../src/config';
-import { buildApp } from '../../src/gateway/app';
-import { seedLocalDemo } from '../../src/gateway/local-demo';
-import { createServices, type Services } from '../../src/services';
-import { startLocalProvider, type LocalProvider } from '../../src/local-provider/server';
-import { createLogger } from '../../src/logger';
 import { CUSTOMER_SUPPORT_TOOLS } from '../../src/tools/customer-support';
-import { startWorkers, type RunningWorkers } from '../../workers/runtime';
+import { startLocalDemo, type LocalDemo } from '../helpers/local-demo';
 import { ADMIN_KEY, serviceWithAcme } from '../helpers/service';
 
 const svc = serviceWithAcme();
@@ -142,38 +136,11 @@ describe('voice-agent test', () => {
 });
 
 describe('examples/demo.scenario.yaml on the built-in local provider', () => {
-  const prefix = `test-agent-local-${Math.random().toString(36).slice(2, 8)}`;
-  let local: LocalProvider;
-  let services: Services;
-  let workers: RunningWorkers;
-  let app: Awaited<ReturnType<typeof buildApp>>;
-  let url = '';
+  let demo: LocalDemo;
   beforeAll(async () => {
-    local = await startLocalProvider();
-    const config = withProviderBaseUrl(loadConfig({ REDIS_PREFIX: prefix, ADMIN_API_KEY: ADMIN_KEY, PORT: '0', LOG_LEVEL: 'silent' }), local.url);
-    const log = createLogger(config.logLevel);
-    workers = await startWorkers(config, log, config.workers);
-    services = await createServices(config, log, () => workers.counts());
-    app = await buildApp(services);
-    await seedLocalDemo(services);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = app.server.address();
-    url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    demo = await startLocalDemo(ADMIN_KEY);
   });
-  afterAll(async () => {
-    await app?.close();
-    await workers?.close();
-    if (services) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await services.redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await services.redis.del(...keys);
-      } while (cursor !== '0');
-      await services.close();
-    }
-    await local?.close();
-  });
+  afterAll(() => demo?.stop());
 
   it('passes', async () => {
     let out = '';
@@ -181,7 +148,7 @@ describe('examples/demo.scenario.yaml on the built-in local provider', () => {
     process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
     let code: number;
     try {
-      code = await main(['test', 'examples/demo.scenario.yaml', '--url', url, '--key', ADMIN_KEY], {});
+      code = await main(['test', 'examples/demo.scenario.yaml', '--url', demo.url, '--key', ADMIN_KEY], {});
     } finally {
       process.stdout.write = o;
     }

@@ -4,19 +4,13 @@
  * honestly (it has no speech model), and streams rule-based answers with tool calls the client
  * parses; and the whole service on it answers a typed turn with the support tools and real audio.
  */
-import { randomBytes } from 'node:crypto';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig, withProviderBaseUrl } from '../../src/config';
-import { buildApp } from '../../src/gateway/app';
-import { seedLocalDemo } from '../../src/gateway/local-demo';
-import { createServices, type Services } from '../../src/services';
 import { NO_SPEECH_RECOGNITION, NO_STT_ANSWER } from '../../src/local-provider/answers';
 import { NO_REALTIME_MESSAGE, startLocalProvider, type LocalProvider } from '../../src/local-provider/server';
-import { createLogger } from '../../src/logger';
 import { CUSTOMER_SUPPORT_TOOLS } from '../../src/tools/customer-support';
-import { startWorkers, type RunningWorkers } from '../../workers/runtime';
+import { startLocalDemo, type LocalDemo } from '../helpers/local-demo';
 import { bufferToSamples, concatSamples, silence, synthesize, tone, toWav } from '../fakes/synth';
 
 const TOOLS = CUSTOMER_SUPPORT_TOOLS.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } }));
@@ -156,43 +150,17 @@ describe('local provider through the official openai client', () => {
 });
 
 describe('npm start on the local provider: the demo business answers', () => {
-  const prefix = `test-local-${randomBytes(4).toString('hex')}`;
-  let local: LocalProvider;
-  let services: Services;
-  let workers: RunningWorkers;
-  let app: Awaited<ReturnType<typeof buildApp>>;
+  let demo: LocalDemo;
   let url: string;
   const api = (path: string, init: RequestInit = {}) =>
     fetch(url + path, { ...init, headers: { authorization: 'Bearer test-admin-key-0123456789', ...init.headers } });
 
   beforeAll(async () => {
-    local = await startLocalProvider();
-    const base = loadConfig({ REDIS_PREFIX: prefix, ADMIN_API_KEY: 'test-admin-key-0123456789', PORT: '0', LOG_LEVEL: 'silent' });
-    expect(base.localProvider).toBe(true);
-    const config = withProviderBaseUrl(base, local.url);
-    const log = createLogger(config.logLevel);
-    workers = await startWorkers(config, log, config.workers);
-    services = await createServices(config, log, () => workers.counts());
-    app = await buildApp(services);
-    await seedLocalDemo(services);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = app.server.address();
-    url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    demo = await startLocalDemo('test-admin-key-0123456789');
+    expect(demo.loaded.localProvider).toBe(true);
+    url = demo.url;
   });
-  afterAll(async () => {
-    await app?.close();
-    await workers?.close();
-    if (services) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await services.redis.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await services.redis.del(...keys);
-      } while (cursor !== '0');
-      await services.close();
-    }
-    await local?.close();
-  });
+  afterAll(() => demo?.stop());
 
   async function newCall(): Promise<string> {
     const res = await api('/v1/calls', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ business_id: 'demo' }) });
