@@ -1,4 +1,5 @@
 /** PCM16 helpers of the local provider: sample buffers, WAV headers, resampling to the 24 kHz the TTS contract uses. */
+import { wavHeader as pcm16WavHeader } from '../core/audio/formats';
 
 /** The sample rate of `response_format: "pcm"` (OpenAI's speech API: 24 kHz s16le mono). */
 export const PCM_RATE = 24_000;
@@ -35,23 +36,9 @@ export function resample(samples: Int16Array, fromRate: number, toRate: number):
   return out;
 }
 
-export function wavHeader(dataBytes: number, sampleRate = PCM_RATE, channels = 1, bitsPerSample = 16): Buffer {
-  const header = Buffer.alloc(44);
-  const blockAlign = (channels * bitsPerSample) / 8;
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write('WAVE', 8, 'ascii');
-  header.write('fmt ', 12, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(channels, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * blockAlign, 28);
-  header.writeUInt16LE(blockAlign, 32);
-  header.writeUInt16LE(bitsPerSample, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
+/** The header of a PCM16 WAV holding `dataBytes` of audio (the core's header, sized in bytes). */
+export function wavHeader(dataBytes: number, sampleRate = PCM_RATE, channels = 1): Buffer {
+  return pcm16WavHeader(dataBytes / (channels * 2), sampleRate, channels);
 }
 
 /** Duration of a RIFF/WAVE file from its header, or undefined if it isn't one. */

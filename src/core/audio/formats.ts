@@ -75,25 +75,29 @@ export class OutputEncoder {
   }
 }
 
+/** The 44-byte header of a PCM16 WAV with `channels` channels and `frames` sample frames. */
+export function wavHeader(frames: number, rate: number, channels: number): Buffer {
+  const dataBytes = frames * channels * 2;
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(36 + dataBytes, 4);
+  h.write('WAVE', 8, 'ascii');
+  h.write('fmt ', 12, 'ascii');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20); // PCM
+  h.writeUInt16LE(channels, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * channels * 2, 28);
+  h.writeUInt16LE(channels * 2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36, 'ascii');
+  h.writeUInt32LE(dataBytes, 40);
+  return h;
+}
+
 /** A 44-byte-header RIFF/WAVE file of mono PCM16. */
 export function encodeWav(pcm: Int16Array, rate: number): Buffer {
-  const dataBytes = pcm.byteLength;
-  const out = Buffer.alloc(44 + dataBytes);
-  out.write('RIFF', 0, 'ascii');
-  out.writeUInt32LE(36 + dataBytes, 4);
-  out.write('WAVE', 8, 'ascii');
-  out.write('fmt ', 12, 'ascii');
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20); // PCM
-  out.writeUInt16LE(1, 22); // mono
-  out.writeUInt32LE(rate, 24);
-  out.writeUInt32LE(rate * 2, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36, 'ascii');
-  out.writeUInt32LE(dataBytes, 40);
-  pcm16ToBytes(pcm).copy(out, 44);
-  return out;
+  return Buffer.concat([wavHeader(pcm.length, rate, 1), pcm16ToBytes(pcm)]);
 }
 
 export interface ParsedWav {

@@ -1,24 +1,5 @@
-/** The two-channel WAV of a recording: its header and the interleaving of the two mono channels. */
-
-/** The 44-byte header of a PCM16 WAV with `channels` channels and `frames` sample frames. */
-export function wavHeader(frames: number, rate: number, channels: number): Buffer {
-  const dataBytes = frames * channels * 2;
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write('WAVE', 8, 'ascii');
-  h.write('fmt ', 12, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20); // PCM
-  h.writeUInt16LE(channels, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * channels * 2, 28);
-  h.writeUInt16LE(channels * 2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(dataBytes, 40);
-  return h;
-}
+/** The two-channel WAV of a recording: its header (core/audio/formats.ts) and the interleaving of the two mono channels. */
+export { wavHeader } from '../audio/formats';
 
 /**
  * Left and right PCM16 (little-endian bytes; the shorter is padded with silence) as `frames`
