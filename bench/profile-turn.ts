@@ -1,5 +1,5 @@
 /**
- * Per-hop profile of a chained turn: npx tsx bench/profile-turn.ts [--turns 20] [--tool] [--monitor]
+ * Per-hop profile of a chained turn: npx tsx bench/profile-turn.ts [--turns 20] [--tool] [--monitor] [--cpu <dir>]
  *   (writes bench/out/profile-turn.json and prints a table)
  *
  * One caller speaks `turns` turns, one after another, at real-time pace over the Realtime
@@ -10,6 +10,7 @@
  * share this machine's clock. `--tool`: every turn's answer takes one builtin tool round
  * (lookup_customer). `--monitor`: Redis MONITOR during the turns, commands per turn by command and
  * key family (MONITOR slows Redis a little: the latency columns of such a run are not the ones to quote).
+ * `--cpu <dir>`: a CPU profile per service process (summarise: `npx tsx bench/cpu-summary.ts <dir>`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -104,7 +105,10 @@ async function main() {
   fake.script.delays = { ...DELAYS };
   const requests = trackRequests(fake);
   const rds = await startRedis(6390 + Math.floor(Math.random() * 100));
-  const dep = await deploy(fake, rds.url, 'prof', 1);
+  const cpuDir = arg('cpu', '');
+  // --cpu <dir>: every service process writes a CPU profile there when it exits (bench/cpu-profile.mjs).
+  const cpuEnv: Record<string, string> = cpuDir ? { NODE_OPTIONS: `--import ${join(dirname(fileURLToPath(import.meta.url)), 'cpu-profile.mjs')}`, CPU_PROFILE_DIR: cpuDir } : {};
+  const dep = await deploy(fake, rds.url, 'prof', 1, cpuEnv);
   try {
     if (tool) await createToolBusiness(dep.gatewayUrl);
     // A warm-up call first (JIT, connections, the business cached), not measured.

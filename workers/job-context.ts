@@ -2,10 +2,17 @@
  * What every stage processor does around its real work: count the attempt (a stalled job that is
  * re-delivered does not raise BullMQ's attemptsMade, so redeliveries are counted in Redis), watch
  * for the turn's cancellation, and write stage-log entries with that attempt number.
+ *
+ * Latency: a job's first request to its provider should wait for one Redis round trip, not one per
+ * step. So `beginJob` runs alongside the processor's own reads (Promise.all), and stage-log entries
+ * or output records nobody waits for go through `ctx.later()`: sent at once, in order on the one
+ * connection, and awaited together by `ctx.settle()` before the job ends (a failed write still
+ * fails the job).
  */
 import type { Job } from 'bullmq';
 import type { LogEvent, LogStage } from '../src/contracts/logs';
 import type { TurnRef } from '../src/contracts/jobs';
+import { WriteBatch } from '../src/core/write-batch';
 import type { WorkerDeps } from './runtime';
 
 export interface JobContext {
@@ -13,15 +20,20 @@ export interface JobContext {
   signal: AbortSignal;
   startedAt: number;
   log(event: LogEvent, data?: Record<string, unknown>, durationMs?: number | null): Promise<void>;
+  /** A write the job does not wait for now (see the module comment). */
+  later(write: Promise<unknown>): void;
+  /** Waits for every `later()` write; rethrows the first failure. */
+  settle(): Promise<void>;
   release(): void;
 }
 
 export async function beginJob(deps: WorkerDeps, job: Job<TurnRef>, stage: LogStage): Promise<JobContext> {
   const { call_id, turn_id } = job.data;
   const attemptsKey = deps.keys.callAttempts(call_id);
-  const [[, attempt]] = (await deps.redis.multi().hincrby(attemptsKey, job.id ?? job.name, 1).expire(attemptsKey, deps.config.callTtlS).exec()) as [[null, number]];
   const watch = deps.cancel.watch(call_id, turn_id);
+  const [[, attempt]] = (await deps.redis.multi().hincrby(attemptsKey, job.id ?? job.name, 1).expire(attemptsKey, deps.config.callTtlS).exec()) as [[null, number]];
   const startedAt = Date.now();
+  const writes = new WriteBatch();
   return {
     attempt,
     signal: watch.signal,
@@ -30,6 +42,8 @@ export async function beginJob(deps: WorkerDeps, job: Job<TurnRef>, stage: LogSt
     async log(event, data = {}, durationMs = null) {
       await deps.stageLog.write({ call_id, turn_id, stage, event, attempt, duration_ms: durationMs, data });
     },
+    later: (write) => writes.add(write),
+    settle: () => writes.flush(),
   };
 }
 

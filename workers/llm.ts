@@ -15,7 +15,8 @@ import { abortable } from '../src/core/abortable';
 import { answeredToolCalls } from '../src/core/chat-history';
 import { ToolCallAccumulator, type CompletedToolCall } from '../src/core/tool-call-accumulator';
 import { jobId } from '../src/adapters/queues';
-import { WriteBatch, functionCallItemId } from '../src/adapters/output-stream';
+import { functionCallItemId } from '../src/adapters/output-stream';
+import { WriteBatch } from '../src/core/write-batch';
 import { describeError } from '../src/adapters/retry';
 import { failedOn, type Attempt, type ProviderName } from '../src/adapters/failover';
 import { runToolCall } from '../src/tools/executor';
@@ -33,15 +34,18 @@ type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 export function createLlmProcessor(deps: WorkerDeps) {
   return async function processLlm(job: Job<LlmJob>): Promise<void> {
     const d = job.data;
-    const ctx = await beginJob(deps, job, 'llm');
+    // One round trip before the provider request when the job names the business (the STT worker's do).
+    const business = d.business_id ? deps.businesses.get(d.business_id) : null;
+    business?.catch(() => {}); // awaited below (and rethrown there) unless an earlier read failed
+    const [ctx, call, history] = await Promise.all([beginJob(deps, job, 'llm'), deps.calls.get(d.call_id), deps.calls.history(d.call_id)]);
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
-      const call = await deps.calls.get(d.call_id);
-      const business = call && (await deps.businesses.get(call.business_id));
-      if (!call || !business) return void (await ctx.log('failed', { error: 'call or business not found' }));
-      await ctx.log('started', { queue_wait_ms: ctx.startedAt - job.timestamp });
-      await deps.output.write(d.call_id, { kind: 'response_started', turn_id: d.turn_id });
-      await new LlmTurn(deps, d, ctx, call, business).run();
+      const b = call && (await (call.business_id === d.business_id ? business : deps.businesses.get(call.business_id)));
+      if (!call || !b) return void (await ctx.log('failed', { error: 'call or business not found' }));
+      ctx.later(ctx.log('started', { queue_wait_ms: ctx.startedAt - job.timestamp }));
+      ctx.later(deps.output.write(d.call_id, { kind: 'response_started', turn_id: d.turn_id }));
+      await new LlmTurn(deps, d, ctx, call, b).run(history);
+      await ctx.settle();
     } finally {
       ctx.release();
     }
@@ -73,9 +77,8 @@ class LlmTurn {
     this.speechRedact = business.output_filter.speech ? redactorFor(business) : null;
   }
 
-  async run(): Promise<void> {
+  async run(history: ChatHistoryEntry[]): Promise<void> {
     const { deps, d, ctx } = this;
-    const history = await deps.calls.history(d.call_id);
     const messages = this.messages(history);
     // A redelivered job finds the tool rounds its first worker finished in the history (their
     // results are in `messages`): it goes on with the next round.
@@ -273,8 +276,9 @@ class LlmTurn {
     const callsEntry = { item_id: toolCallsItemId(d.assistant_item_id, round), turn_id: d.turn_id, message: assistant as unknown as Record<string, unknown> };
     // The call is in the history before the client hears of it, so its output lands after it.
     if (clientRound) await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:tools:${round}`, [callsEntry]);
+    // Sent in order on the worker's connection, not awaited one by one (finish() waits for them).
     for (const c of items) {
-      await deps.output.write(d.call_id, { kind: 'function_call', turn_id: d.turn_id, call_id: c.id, name: c.name, arguments: c.arguments, item_id: c.item_id });
+      this.writes.add(deps.output.write(d.call_id, { kind: 'function_call', turn_id: d.turn_id, call_id: c.id, name: c.name, arguments: c.arguments, item_id: c.item_id }));
     }
     const toolCtx = {
       business,
@@ -292,7 +296,7 @@ class LlmTurn {
     const serverItems = items.filter((c) => !isClient(c.name));
     const results = await Promise.all(serverItems.map((c) => runToolCall(deps, toolCtx, c)));
     for (const [i, r] of results.entries()) {
-      await deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: clientToolOutput(business, r.output), duration_ms: r.duration_ms, item_id: serverItems[i]!.item_id });
+      this.writes.add(deps.output.write(d.call_id, { kind: 'function_call_output', turn_id: d.turn_id, call_id: r.call_id, name: r.name, arguments: r.arguments, output: clientToolOutput(business, r.output), duration_ms: r.duration_ms, item_id: serverItems[i]!.item_id }));
     }
     const toolMessages: ChatMessage[] = results.map((r) => ({ role: 'tool', tool_call_id: r.call_id, content: r.output }));
     messages.push(assistant, ...toolMessages);
@@ -313,13 +317,13 @@ class LlmTurn {
         { item_id: d.assistant_item_id, turn_id: d.turn_id, message: { role: 'assistant', content: text } },
       ]);
       if (appended) {
-        await deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'assistant', turn_id: d.turn_id, text });
-        await deps.audit.appendForCall(d.call_id, { type: 'response.agent', actor: 'system', data: { turn_id: d.turn_id, text } });
+        ctx.later(deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'assistant', turn_id: d.turn_id, text }));
+        ctx.later(deps.audit.appendForCall(d.call_id, { type: 'response.agent', actor: 'system', data: { turn_id: d.turn_id, text } }));
       }
     }
     await this.writes.flush();
-    await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text, sentences: this.seq, usage });
-    await ctx.log('completed', { response_text: text, sentences: this.seq, provider: this.provider, ...(usage ? { usage } : {}) }, Date.now() - ctx.startedAt);
+    ctx.later(deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text, sentences: this.seq, usage }));
+    ctx.later(ctx.log('completed', { response_text: text, sentences: this.seq, provider: this.provider, ...(usage ? { usage } : {}) }, Date.now() - ctx.startedAt));
   }
 
   /** The turn failed for good: the caller hears the business's fallback message, and the call goes on. */

@@ -27,20 +27,19 @@ export function createSttProcessor(deps: WorkerDeps) {
     if (job.name === 'early') return transcribeEarly(deps, utterances, (job as Job<EarlySttJob>).data);
     const sttJob = job as Job<SttJob>;
     const d = sttJob.data;
-    const ctx = await beginJob(deps, sttJob, 'stt');
+    // One round trip before the provider request: the attempt, the call and the audio together.
+    const [ctx, call, bytes] = await Promise.all([beginJob(deps, sttJob, 'stt'), deps.calls.get(d.call_id), utterances.get(d.call_id, d.turn_id)]);
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
-      const call = await deps.calls.get(d.call_id);
       if (!call) return void (await ctx.log('failed', { error: 'call not found' }));
       /** Hands the turn on to the LLM (or closes it when nothing was said). */
       const respond = async (text: string) => {
         if (d.respond && text && !ctx.signal.aborted) {
-          await jobs.llm({ call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id });
+          await jobs.llm({ call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, business_id: call.business_id });
         } else if (d.respond) {
           await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text: '', sentences: 0 });
         }
       };
-      const bytes = await utterances.get(d.call_id, d.turn_id);
       if (!bytes) {
         // A redelivery after the first attempt transcribed and dropped the audio: carry on from history.
         const prior = (await deps.calls.history(d.call_id)).find((h) => h.item_id === d.user_item_id);
@@ -48,7 +47,7 @@ export function createSttProcessor(deps: WorkerDeps) {
         await ctx.log('completed', { transcript: prior.message['content'], resumed: true }, Date.now() - ctx.startedAt);
         return respond(String(prior.message['content'] ?? ''));
       }
-      await ctx.log('started', { audio_ms: d.audio_ms, queue_wait_ms: ctx.startedAt - job.timestamp });
+      ctx.later(ctx.log('started', { audio_ms: d.audio_ms, queue_wait_ms: ctx.startedAt - job.timestamp }));
       const early = d.early_id ? await utterances.early(d.call_id, d.early_id, EARLY_WAIT_S, ctx.signal) : null;
       let text: string;
       let provider: ProviderName | undefined;
@@ -71,19 +70,21 @@ export function createSttProcessor(deps: WorkerDeps) {
         if (d.respond) await deps.output.write(d.call_id, { kind: 'turn_failed', turn_id: d.turn_id, stage: 'stt', error: describeError(err) });
         return;
       }
+      // The LLM reads the history: the user message goes in before its job is queued. The rest
+      // (transcript, audit, the client's transcript event, the log) goes out alongside, not before.
       const appended = await deps.calls.appendHistoryOnce(d.call_id, `${d.turn_id}:user`, [
         { item_id: d.user_item_id, turn_id: d.turn_id, message: { role: 'user', content: text } },
       ]);
       if (appended) {
-        await deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'user', turn_id: d.turn_id, text });
-        await deps.audit.appendForCall(d.call_id, { type: 'transcript.user', actor: 'system', data: { turn_id: d.turn_id, text } });
+        ctx.later(deps.calls.appendTranscript(d.call_id, { ts: Date.now(), role: 'user', turn_id: d.turn_id, text }));
+        ctx.later(deps.audit.appendForCall(d.call_id, { type: 'transcript.user', actor: 'system', data: { turn_id: d.turn_id, text } }));
       }
       // The model hears the caller as said (history above); transcripts shown anywhere are filtered.
-      const shown = await deps.filters.redactText(d.call_id, text);
-      await deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text: shown });
-      await utterances.drop(d.call_id, d.turn_id);
-      await ctx.log('completed', { transcript: text, audio_ms: d.audio_ms, ...(early !== null ? { early: true } : { provider }) }, Date.now() - ctx.startedAt);
+      ctx.later(deps.filters.redactText(d.call_id, text).then((shown) => deps.output.write(d.call_id, { kind: 'transcript', turn_id: d.turn_id, item_id: d.user_item_id, text: shown })));
+      ctx.later(utterances.drop(d.call_id, d.turn_id));
+      ctx.later(ctx.log('completed', { transcript: text, audio_ms: d.audio_ms, ...(early !== null ? { early: true } : { provider }) }, Date.now() - ctx.startedAt));
       await respond(text);
+      await ctx.settle();
     } finally {
       ctx.release();
     }

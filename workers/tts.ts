@@ -7,7 +7,7 @@ import type { Job } from 'bullmq';
 import type { TtsJob } from '../src/contracts/jobs';
 import { describeError } from '../src/adapters/retry';
 import { failedOn, type ProviderName } from '../src/adapters/failover';
-import { WriteBatch } from '../src/adapters/output-stream';
+import { WriteBatch } from '../src/core/write-batch';
 import { abortable } from '../src/core/abortable';
 import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
@@ -22,14 +22,14 @@ function fallbackKey(deps: WorkerDeps, businessId: string, voice: string, speed:
 export function createTtsProcessor(deps: WorkerDeps) {
   return async function processTts(job: Job<TtsJob>): Promise<void> {
     const d = job.data;
-    const ctx = await beginJob(deps, job, 'tts');
+    // One round trip before the provider request: the attempt and the call together.
+    const [ctx, call] = await Promise.all([beginJob(deps, job, 'tts'), deps.calls.get(d.call_id)]);
     let sent = 0;
     const writes = new WriteBatch();
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled', { seq: d.seq }));
-      const call = await deps.calls.get(d.call_id);
       if (!call) return void (await ctx.log('failed', { seq: d.seq, error: 'call not found' }));
-      await ctx.log('started', { seq: d.seq, chars: d.text.length, queue_wait_ms: ctx.startedAt - job.timestamp });
+      writes.add(ctx.log('started', { seq: d.seq, chars: d.text.length, queue_wait_ms: ctx.startedAt - job.timestamp }));
       const cacheKey = d.fallback ? fallbackKey(deps, call.business_id, call.session.voice, call.session.speed, d.text) : null;
       const spoken: Buffer[] = [];
       let cachedAfter: string | null = null;

@@ -20,27 +20,6 @@ const MAX_LEN = 5_000;
  */
 const OUTPUT_TTL_S = 60;
 
-/**
- * Writes sent without waiting for each reply: one connection keeps them in order, so a stream of
- * small text or audio pieces costs no round trip each. `flush()` waits for all of them and
- * rethrows the first failure.
- */
-export class WriteBatch {
-  private last: Promise<unknown> = Promise.resolve();
-  private error: unknown = null;
-
-  add(p: Promise<unknown>): void {
-    this.last = p.catch((err: unknown) => {
-      this.error ??= err;
-    });
-  }
-
-  async flush(): Promise<void> {
-    await this.last;
-    if (this.error) throw this.error;
-  }
-}
-
 export class OutputStream {
   private readonly expiry: ExpiryRefresher;
 

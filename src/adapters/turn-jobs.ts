@@ -13,11 +13,13 @@ export class TurnJobs {
     private readonly stageLog: StageLog,
   ) {}
 
+  /**
+   * The `queued` entry is stamped before the add (so the worker's `started` cannot precede it: the
+   * timeline's wait column = started - queued) but sent alongside it, not a round trip earlier.
+   */
   async stt(job: SttJob): Promise<void> {
-    // Logged before the add, so the worker's `started` entry cannot precede it (time order, and the
-    // timeline's wait column = started - queued).
-    await this.stageLog.write({ call_id: job.call_id, turn_id: job.turn_id, stage: 'stt', event: 'queued', data: { audio_ms: job.audio_ms } });
-    await this.queues.stt.add('stt', job, { jobId: jobId(job.call_id, job.turn_id, 'stt') });
+    const logged = this.stageLog.write({ call_id: job.call_id, turn_id: job.turn_id, stage: 'stt', event: 'queued', data: { audio_ms: job.audio_ms } });
+    await Promise.all([this.queues.stt.add('stt', job, { jobId: jobId(job.call_id, job.turn_id, 'stt') }), logged]);
   }
 
   /** A transcription of the turn so far, during the caller's pause (business.early_transcription_ms). */
@@ -26,7 +28,7 @@ export class TurnJobs {
   }
 
   async llm(job: LlmJob): Promise<void> {
-    await this.stageLog.write({ call_id: job.call_id, turn_id: job.turn_id, stage: 'llm', event: 'queued' });
-    await this.queues.llm.add('llm', job, { jobId: jobId(job.call_id, job.turn_id, 'llm') });
+    const logged = this.stageLog.write({ call_id: job.call_id, turn_id: job.turn_id, stage: 'llm', event: 'queued' });
+    await Promise.all([this.queues.llm.add('llm', job, { jobId: jobId(job.call_id, job.turn_id, 'llm') }), logged]);
   }
 }

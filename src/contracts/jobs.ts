@@ -28,6 +28,8 @@ export interface EarlySttJob {
 }
 
 export interface LlmJob extends TurnRef {
+  /** The call's business, when the one queueing the job knows it (saves the worker a lookup first). */
+  business_id?: string;
   /** Per-response overrides from response.create (instructions, temperature, modalities, …). */
   overrides?: { instructions?: string; temperature?: number; modalities?: ('audio' | 'text')[]; max_output_tokens?: number | 'inf' } | undefined;
 }

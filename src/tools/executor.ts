@@ -17,6 +17,7 @@ import { callWebhook, DEFAULT_WEBHOOK_POLICY } from './webhook';
 import type { Cidr } from '../core/net/destination';
 import { toE164 } from '../core/phone';
 import { toolHandlerFor } from './tool-handler';
+import { WriteBatch } from '../core/write-batch';
 
 export { CLIENT_TOOL_TIMEOUT_MS, toolHandlerFor } from './tool-handler';
 
@@ -117,7 +118,10 @@ export async function runToolCall(deps: ToolRunDeps, ctx: ToolRunContext, call: 
     await deps.stageLog.write({ call_id: ctx.callId, turn_id: ctx.turnId, stage: 'tool', event: earlier.ok ? 'completed' : 'failed', attempt: ctx.attempt, duration_ms: 0, data: { ...base, output: earlier.output, reused: true } });
     return { ...base, ...earlier, duration_ms: 0 };
   }
-  await deps.stageLog.write({ call_id: ctx.callId, turn_id: ctx.turnId, stage: 'tool', event: 'started', attempt: ctx.attempt, data: { ...base } });
+  // The log entries, the stored result and the audit entry go out alongside the run and are
+  // awaited together at the end: one round trip after the tool, not four in a row.
+  const writes = new WriteBatch();
+  writes.add(deps.stageLog.write({ call_id: ctx.callId, turn_id: ctx.turnId, stage: 'tool', event: 'started', attempt: ctx.attempt, data: { ...base } }));
   let output: string;
   let ok = true;
   try {
@@ -127,23 +131,31 @@ export async function runToolCall(deps: ToolRunDeps, ctx: ToolRunContext, call: 
     output = JSON.stringify({ error: err instanceof ToolError ? err.message : `Tool '${call.name}' failed: ${(err as Error).message}` });
   }
   const duration_ms = Date.now() - started;
-  // A run cut short by a cancel is not a result anyone should reuse.
-  if (!ctx.signal.aborted) await storeResult(deps, ctx.callId, runId, { output, ok });
-  await deps.stageLog.write({
-    call_id: ctx.callId,
-    turn_id: ctx.turnId,
-    stage: 'tool',
-    event: ok ? 'completed' : 'failed',
-    attempt: ctx.attempt,
-    duration_ms,
-    data: { ...base, output },
-  });
-  await deps.audit?.append(ctx.business, {
-    type: 'tool.call',
-    actor: 'system',
-    call_id: ctx.callId,
-    data: { turn_id: ctx.turnId, tool_call_id: call.id, name: call.name, arguments: call.arguments, output, ok, duration_ms, attempt: ctx.attempt },
-  });
+  // A run cut short by a cancel is not a result anyone should reuse. (Stored before the caller
+  // appends the round to the history: same call, same connection, sent first.)
+  if (!ctx.signal.aborted) writes.add(storeResult(deps, ctx.callId, runId, { output, ok }));
+  writes.add(
+    deps.stageLog.write({
+      call_id: ctx.callId,
+      turn_id: ctx.turnId,
+      stage: 'tool',
+      event: ok ? 'completed' : 'failed',
+      attempt: ctx.attempt,
+      duration_ms,
+      data: { ...base, output },
+    }),
+  );
+  if (deps.audit) {
+    writes.add(
+      deps.audit.append(ctx.business, {
+        type: 'tool.call',
+        actor: 'system',
+        call_id: ctx.callId,
+        data: { turn_id: ctx.turnId, tool_call_id: call.id, name: call.name, arguments: call.arguments, output, ok, duration_ms, attempt: ctx.attempt },
+      }),
+    );
+  }
+  await writes.flush();
   return { ...base, output, ok, duration_ms };
 }
 

@@ -94,6 +94,7 @@ export class ChainedState {
       turn_id: turn.id,
       response_id: turn.responseId,
       assistant_item_id: turn.assistantItemId,
+      business_id: this.call.business_id,
       ...(overrides && Object.keys(overrides).length ? { overrides } : {}),
     });
   }

@@ -128,13 +128,15 @@ export class ChainedInput {
     const turn = st.newTurn();
     const audioMs = Math.round(audio.length / 16);
     // The end of speech as the VAD (or a manual commit) saw it: the start of the turn's waterfall.
-    await st.s.stageLog.write({
+    // Not waited for: the entries of a call are written in order, and the STT job need not wait.
+    const logged = st.s.stageLog.write({
       call_id: st.callId,
       turn_id: turn.id,
       stage: 'vad',
       event: 'completed',
       data: { audio_ms: audioMs, ...(vadEndMs !== undefined ? { audio_end_ms: vadEndMs } : { manual_commit: true }) },
     });
+    logged.catch(() => {}); // awaited (and rethrown) below, unless the audio could not be stored first
     st.send(serverEvents.committed({ previous_item_id: st.lastItemId, item_id: itemId }));
     const item = serverEvents.userAudioItem(itemId);
     st.send(serverEvents.itemCreated(item, st.lastItemId));
@@ -158,6 +160,6 @@ export class ChainedInput {
       respond: respond && !probe,
       ...(earlyId ? { early_id: earlyId } : {}),
     };
-    await st.jobs.stt(job);
+    await Promise.all([st.jobs.stt(job), logged]);
   }
 }
