@@ -62,7 +62,7 @@ export interface ClientTurn {
  * runs before each turn is spoken (to script the fake).
  */
 export class SequentialCaller {
-  private ws!: WebSocket;
+  private ws: WebSocket | undefined;
   private queue: Buffer[] = [];
   private current: ClientTurn | null = null;
   private gapFrames = 0;
@@ -90,13 +90,13 @@ export class SequentialCaller {
 
   /** Called every 20 ms by the pacer. */
   tick(): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws?.readyState !== WebSocket.OPEN) return;
     if (this.gapFrames > 0 && --this.gapFrames === 0) this.nextTurn();
     this.ws.send(this.queue.shift() ?? SILENCE);
   }
 
   private nextTurn() {
-    if (this.turns.length === this.count) return void this.ws.close();
+    if (this.turns.length === this.count) return void this.ws?.close();
     this.beforeTurn(this.turns.length);
     this.current = { speechStoppedAt: null, firstAudioAt: null, status: null };
     this.turns.push(this.current);
