@@ -30,8 +30,8 @@ const HOPS: [string, string, string, number][] = [
   ['STT worker: started → request at provider', 'stt_started', 'stt_request', 0],
   ['provider: transcription', 'stt_request', 'stt_response', DELAYS.sttMs],
   ['STT worker: response → completed', 'stt_response', 'stt_completed', 0],
-  ['STT worker: completed → LLM job queued', 'stt_completed', 'llm_queued', 0],
-  ['LLM job: queued → started', 'llm_queued', 'llm_started', 0],
+  // The LLM job of a spoken turn is queued at the turn's end and waits for the transcript.
+  ['STT → LLM hand-over: STT completed → LLM started', 'stt_completed', 'llm_started', 0],
   ['LLM worker: started → request at provider', 'llm_started', 'chat_request', 0],
   ['provider: chat (whole stream)', 'chat_request', 'chat_response', DELAYS.llmFirstTokenMs],
   ['LLM worker: tool round → tool started', 'chat_response', 'tool_started', 0],

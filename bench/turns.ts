@@ -57,8 +57,8 @@ export interface ClientTurn {
 }
 
 /**
- * One caller: speaks `speech` (20 ms frames) `turns` times, each after the previous answer is
- * done (plus 200 ms of silence), sending silence in between as a live client does. `beforeTurn`
+ * One caller: speaks `speech` (20 ms frames) `turns` times, each after the previous answer has
+ * been heard (plus 300 ms of silence), sending silence in between as a live client does. `beforeTurn`
  * runs before each turn is spoken (to script the fake).
  */
 export class SequentialCaller {
@@ -66,6 +66,8 @@ export class SequentialCaller {
   private queue: Buffer[] = [];
   private current: ClientTurn | null = null;
   private gapFrames = 0;
+  /** Audio of the current answer received so far (ms). */
+  private audioMs = 0;
   readonly turns: ClientTurn[] = [];
   private done!: (err?: Error) => void;
   readonly finished: Promise<void>;
@@ -103,15 +105,21 @@ export class SequentialCaller {
     this.queue.push(...this.speech);
   }
 
-  private onEvent(e: { type: string; response?: { status: string } }) {
+  private onEvent(e: { type: string; delta?: string; response?: { status: string } }) {
     const t = this.current;
     if (!t) return;
     if (e.type === 'input_audio_buffer.speech_stopped') t.speechStoppedAt ??= Date.now();
-    else if (e.type === 'response.audio.delta') t.firstAudioAt ??= Date.now();
-    else if (e.type === 'response.done') {
+    else if (e.type === 'response.audio.delta') {
+      t.firstAudioAt ??= Date.now();
+      this.audioMs += ((e.delta?.length ?? 0) * 3) / 4 / 48; // base64 PCM16 at 24 kHz
+    } else if (e.type === 'response.done') {
       t.status = e.response?.status ?? null;
       this.current = null;
-      this.gapFrames = 10;
+      // The next question comes once the answer has been heard (plus 300 ms), as a polite caller's
+      // would: speaking while it still plays is a barge-in, which is a different turn (a probe).
+      const playedAt = (t.firstAudioAt ?? Date.now()) + this.audioMs;
+      this.gapFrames = Math.ceil((Math.max(0, playedAt - Date.now()) + 300) / 20);
+      this.audioMs = 0;
     }
   }
 }

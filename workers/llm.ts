@@ -25,6 +25,7 @@ import type { Redactor } from '../src/core/redact';
 import { redactorFor } from '../src/security/call-filters';
 import { beginJob, isAbort, type JobContext } from './job-context';
 import type { WorkerDeps } from './runtime';
+import type { TranscriptState } from '../src/adapters/transcript-ready';
 import { clientToolOutput } from '../src/security/tool-output';
 
 const MAX_TOOL_ROUNDS = 4;
@@ -37,12 +38,16 @@ export function createLlmProcessor(deps: WorkerDeps) {
     // One round trip before the provider request when the job names the business (the STT worker's do).
     const business = d.business_id ? deps.businesses.get(d.business_id) : null;
     business?.catch(() => {}); // awaited below (and rethrown there) unless an earlier read failed
-    const [ctx, call, history] = await Promise.all([beginJob(deps, job, 'llm'), deps.calls.get(d.call_id), deps.calls.history(d.call_id)]);
+    const [ctx, call] = await Promise.all([beginJob(deps, job, 'llm'), deps.calls.get(d.call_id)]);
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
       const b = call && (await (call.business_id === d.business_id ? business : deps.businesses.get(call.business_id)));
       if (!call || !b) return void (await ctx.log('failed', { error: 'call or business not found' }));
-      ctx.later(ctx.log('started', { queue_wait_ms: ctx.startedAt - job.timestamp }));
+      // A spoken turn's job was queued with its STT job: the answer starts when the transcript is in.
+      const waited = d.after_stt ? await waitForTranscript(deps, d, ctx) : 0;
+      if (waited === null) return;
+      const history = await deps.calls.history(d.call_id);
+      ctx.later(ctx.log('started', { queue_wait_ms: ctx.startedAt - job.timestamp, ...(d.after_stt ? { transcript_wait_ms: waited } : {}) }));
       ctx.later(deps.output.write(d.call_id, { kind: 'response_started', turn_id: d.turn_id }));
       await new LlmTurn(deps, d, ctx, call, b).run(history);
       await ctx.settle();
@@ -50,6 +55,26 @@ export function createLlmProcessor(deps: WorkerDeps) {
       ctx.release();
     }
   };
+}
+
+/** Long enough for an STT job whose worker died to be taken up again and retried. */
+const TRANSCRIPT_WAIT_MS = 120_000;
+
+/** ms waited for the transcript, or null when there is nothing to answer (logged here). */
+async function waitForTranscript(deps: WorkerDeps, d: LlmJob, ctx: JobContext): Promise<number | null> {
+  const from = Date.now();
+  let state: TranscriptState | null;
+  try {
+    state = await deps.transcripts!.wait(d.call_id, d.turn_id, TRANSCRIPT_WAIT_MS, ctx.signal);
+  } catch (err) {
+    if (!isAbort(err, ctx.signal)) throw err;
+    await ctx.log('cancelled', { transcript_wait_ms: Date.now() - from });
+    return null;
+  }
+  if (state === 'ready') return Date.now() - from;
+  // 'skip': no words, or the STT failed (the gateway ended the turn); null: the STT never finished.
+  await ctx.log(state ? 'completed' : 'failed', state ? { skipped: 'no transcript to answer' } : { error: 'no transcript in time' });
+  return null;
 }
 
 class LlmTurn {

@@ -10,6 +10,7 @@ import { createProviders, type Providers } from '../src/adapters/providers';
 import { createWorker } from '../src/adapters/queues';
 import { WorkerHeartbeat } from '../src/adapters/worker-heartbeats';
 import { CircuitPublisher } from '../src/adapters/provider-circuits';
+import { TranscriptSignals } from '../src/adapters/transcript-ready';
 import { serveWorkerMetrics } from '../src/metrics/worker-endpoint';
 import { exitOnStartupFailure } from '../src/startup-exit';
 import { createStoreServices, type StoreServices } from '../src/services';
@@ -21,15 +22,23 @@ import { createTtsProcessor } from './tts';
 export interface WorkerDeps extends StoreServices {
   providers: Providers;
   workerName: string;
+  /** Where a spoken turn's waiting LLM job hears that its transcript is in (LLM workers only). */
+  transcripts: TranscriptSignals | null;
 }
 
-async function createWorkerDeps(config: Config, log: Logger, stage: string): Promise<WorkerDeps> {
-  const workerName = `${stage}@${hostname()}:${process.pid}`;
+async function createWorkerDeps(config: Config, log: Logger, stages: Stage[]): Promise<WorkerDeps> {
+  const workerName = `${stages.join('+')}@${hostname()}:${process.pid}`;
   const services = await createStoreServices(config, log, workerName);
+  const transcripts = stages.includes('llm') ? await TranscriptSignals.start(services.redis, services.keys) : null;
   return {
     ...services,
     providers: createProviders(config),
     workerName,
+    transcripts,
+    async close() {
+      await transcripts?.close();
+      await services.close();
+    },
   };
 }
 
@@ -45,7 +54,7 @@ export interface RunningWorkers {
 
 export async function startWorkers(config: Config, log: Logger, stages: Stage[]): Promise<RunningWorkers> {
   if (stages.length === 0) return { workers: [], counts: () => ({}), close: async () => {} };
-  const deps = await createWorkerDeps(config, log, stages.join('+'));
+  const deps = await createWorkerDeps(config, log, stages);
   const workers = stages.map((stage) => {
     // Each Worker gets its own blocking connection (BullMQ duplicates it); the shared one is for commands.
     const w = createWorker(stage, FACTORIES[stage](deps) as never, deps.redis, deps.keys);

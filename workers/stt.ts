@@ -14,6 +14,7 @@ import { describeError } from '../src/adapters/retry';
 import { failedOn, type Attempt, type ProviderName } from '../src/adapters/failover';
 import { TurnJobs } from '../src/adapters/turn-jobs';
 import { Utterances, type EarlyResult } from '../src/adapters/utterances';
+import { TranscriptSignals } from '../src/adapters/transcript-ready';
 import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
 
@@ -31,19 +32,20 @@ export function createSttProcessor(deps: WorkerDeps) {
     const [ctx, call, bytes] = await Promise.all([beginJob(deps, sttJob, 'stt'), deps.calls.get(d.call_id), utterances.get(d.call_id, d.turn_id)]);
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
-      if (!call) return void (await ctx.log('failed', { error: 'call not found' }));
+      /** The turn ends here without an answer from the LLM: its waiting job goes. */
+      const skip = () => (d.llm_waiting ? TranscriptSignals.mark(deps.redis, deps.keys, d.call_id, d.turn_id, 'skip') : Promise.resolve());
+      if (!call) return void (await Promise.all([ctx.log('failed', { error: 'call not found' }), skip()]));
       /** Hands the turn on to the LLM (or closes it when nothing was said). */
       const respond = async (text: string) => {
-        if (d.respond && text && !ctx.signal.aborted) {
-          await jobs.llm({ call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, business_id: call.business_id });
-        } else if (d.respond) {
-          await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text: '', sentences: 0 });
-        }
+        const answer = d.respond && text && !ctx.signal.aborted;
+        if (d.llm_waiting) await TranscriptSignals.mark(deps.redis, deps.keys, d.call_id, d.turn_id, answer ? 'ready' : 'skip');
+        else if (answer) await jobs.llm({ call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, business_id: call.business_id });
+        if (d.respond && !answer) await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text: '', sentences: 0 });
       };
       if (!bytes) {
         // A redelivery after the first attempt transcribed and dropped the audio: carry on from history.
         const prior = (await deps.calls.history(d.call_id)).find((h) => h.item_id === d.user_item_id);
-        if (!prior) return void (await ctx.log('failed', { error: 'utterance audio expired' }));
+        if (!prior) return void (await Promise.all([ctx.log('failed', { error: 'utterance audio expired' }), skip()]));
         await ctx.log('completed', { transcript: prior.message['content'], resumed: true }, Date.now() - ctx.startedAt);
         return respond(String(prior.message['content'] ?? ''));
       }
@@ -66,8 +68,9 @@ export function createSttProcessor(deps: WorkerDeps) {
         if (isAbort(err, ctx.signal)) return void (await ctx.log('cancelled', {}, Date.now() - ctx.startedAt));
         await ctx.log('failed', { error: describeError(err), provider: failedOn(err) ?? null }, Date.now() - ctx.startedAt);
         await deps.output.write(d.call_id, { kind: 'transcript_failed', turn_id: d.turn_id, item_id: d.user_item_id, error: describeError(err) });
-        // The caller still gets an answer: the LLM turn runs with the fallback (no user text).
+        // The client hears of it (turn_failed ends the turn at the gateway); the waiting LLM job goes.
         if (d.respond) await deps.output.write(d.call_id, { kind: 'turn_failed', turn_id: d.turn_id, stage: 'stt', error: describeError(err) });
+        await skip();
         return;
       }
       // The LLM reads the history: the user message goes in before its job is queued. The rest

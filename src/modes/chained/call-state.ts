@@ -86,8 +86,8 @@ export class ChainedState {
     }
   }
 
-  /** The turn's LLM job (the STT worker queues it itself for a turn that responds on its transcript). */
-  queueLlm(turn: Turn): Promise<void> {
+  /** The turn's LLM job; `afterStt`: queued with a spoken turn's STT job, it waits for the transcript. */
+  queueLlm(turn: Turn, afterStt = false): Promise<void> {
     const overrides = turn.overrides;
     return this.jobs.llm({
       call_id: this.call.id,
@@ -95,6 +95,7 @@ export class ChainedState {
       response_id: turn.responseId,
       assistant_item_id: turn.assistantItemId,
       business_id: this.call.business_id,
+      ...(afterStt ? { after_stt: true } : {}),
       ...(overrides && Object.keys(overrides).length ? { overrides } : {}),
     });
   }

@@ -159,7 +159,10 @@ export class ChainedInput {
       audio_ms: audioMs,
       respond: respond && !probe,
       ...(earlyId ? { early_id: earlyId } : {}),
+      ...(respond && !probe ? { llm_waiting: true } : {}),
     };
-    await Promise.all([st.jobs.stt(job), logged]);
+    // The answer's LLM job goes now too and waits for the transcript in its worker: the hand-over
+    // from STT to LLM is then a message, not a queue hop (adapters/transcript-ready.ts).
+    await Promise.all([st.jobs.stt(job), job.llm_waiting ? st.queueLlm(turn, true) : null, logged]);
   }
 }
