@@ -25,7 +25,7 @@ import type { Redactor } from '../src/core/redact';
 import { redactorFor } from '../src/security/call-filters';
 import { beginJob, isAbort, type JobContext } from './job-context';
 import type { WorkerDeps } from './runtime';
-import type { TranscriptState } from '../src/adapters/transcript-ready';
+import { TurnSignals } from '../src/adapters/turn-signals';
 import { clientToolOutput } from '../src/security/tool-output';
 
 const MAX_TOOL_ROUNDS = 4;
@@ -63,9 +63,9 @@ const TRANSCRIPT_WAIT_MS = 120_000;
 /** ms waited for the transcript, or null when there is nothing to answer (logged here). */
 async function waitForTranscript(deps: WorkerDeps, d: LlmJob, ctx: JobContext): Promise<number | null> {
   const from = Date.now();
-  let state: TranscriptState | null;
+  let state: string | null;
   try {
-    state = await deps.transcripts!.wait(d.call_id, d.turn_id, TRANSCRIPT_WAIT_MS, ctx.signal);
+    state = await deps.signals!.wait(d.call_id, d.turn_id, 'transcript', TRANSCRIPT_WAIT_MS, ctx.signal);
   } catch (err) {
     if (!isAbort(err, ctx.signal)) throw err;
     await ctx.log('cancelled', { transcript_wait_ms: Date.now() - from });
@@ -82,6 +82,8 @@ class LlmTurn {
   private text = '';
   private seq = 0;
   private firstOutputLogged = false;
+  /** The first sentence's TTS job is queued and waits for its text (queueFirstTts). */
+  private firstTtsWaiting = false;
   /** Text pieces go out without a round trip each; finish() waits for them. */
   private readonly writes = new WriteBatch();
   private readonly speak: boolean;
@@ -111,6 +113,7 @@ class LlmTurn {
     const resumeAt = ctx.attempt > 1 ? await this.resume(firstRound) : 0;
     // Its first worker got as far as a client tool's call: that ended the response.
     const ended = ctx.attempt > 1 && this.endedAtClientCall(history, firstRound);
+    if (this.speak && this.seq === 0 && !ended) this.queueFirstTts();
     let usage: Record<string, number> | undefined;
     try {
       for (let round = firstRound; !ended && round <= MAX_TOOL_ROUNDS; round++) {
@@ -266,6 +269,23 @@ class LlmTurn {
     for (const s of this.splitter.push(piece)) await this.sentence(s);
   }
 
+  /**
+   * The first sentence's TTS job goes now, alongside the chat request, and waits in its worker for
+   * the sentence (adapters/turn-signals.ts): the first audio does not wait for a queue hop.
+   */
+  private queueFirstTts() {
+    const { d } = this;
+    const job: TtsJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, seq: 0, text: '', text_pending: true };
+    this.ctx.later(this.deps.queues.tts.add('tts', job, { jobId: jobId(d.call_id, d.turn_id, 'tts', 0) }));
+    this.firstTtsWaiting = true;
+  }
+
+  /** Tells the waiting first TTS job its sentence ('' when the answer has none: it ends). */
+  private async markFirstSentence(sentence: { text: string; fallback?: boolean } | null) {
+    this.firstTtsWaiting = false;
+    await TurnSignals.mark(this.deps.redis, this.deps.keys, this.d.call_id, this.d.turn_id, 'sentence0', sentence ? JSON.stringify(sentence) : '');
+  }
+
   private async sentence(text: string, fallback = false) {
     const seq = this.seq++;
     const { deps, d } = this;
@@ -277,6 +297,7 @@ class LlmTurn {
     }
     this.writes.add(deps.output.write(d.call_id, { kind: 'sentence', turn_id: d.turn_id, seq, text }));
     if (!this.speak) return;
+    if (seq === 0 && this.firstTtsWaiting) return this.markFirstSentence({ text, ...(fallback ? { fallback } : {}) });
     const job: TtsJob = { call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, seq, text, ...(fallback ? { fallback } : {}) };
     await deps.queues.tts.add('tts', job, { jobId: jobId(d.call_id, d.turn_id, 'tts', seq) });
   }
@@ -346,6 +367,7 @@ class LlmTurn {
         ctx.later(deps.audit.appendForCall(d.call_id, { type: 'response.agent', actor: 'system', data: { turn_id: d.turn_id, text } }));
       }
     }
+    if (this.firstTtsWaiting) ctx.later(this.markFirstSentence(null));
     await this.writes.flush();
     ctx.later(deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text, sentences: this.seq, usage }));
     ctx.later(ctx.log('completed', { response_text: text, sentences: this.seq, provider: this.provider, ...(usage ? { usage } : {}) }, Date.now() - ctx.startedAt));

@@ -10,7 +10,7 @@ import { createProviders, type Providers } from '../src/adapters/providers';
 import { createWorker } from '../src/adapters/queues';
 import { WorkerHeartbeat } from '../src/adapters/worker-heartbeats';
 import { CircuitPublisher } from '../src/adapters/provider-circuits';
-import { TranscriptSignals } from '../src/adapters/transcript-ready';
+import { TurnSignals } from '../src/adapters/turn-signals';
 import { serveWorkerMetrics } from '../src/metrics/worker-endpoint';
 import { exitOnStartupFailure } from '../src/startup-exit';
 import { createStoreServices, type StoreServices } from '../src/services';
@@ -22,21 +22,21 @@ import { createTtsProcessor } from './tts';
 export interface WorkerDeps extends StoreServices {
   providers: Providers;
   workerName: string;
-  /** Where a spoken turn's waiting LLM job hears that its transcript is in (LLM workers only). */
-  transcripts: TranscriptSignals | null;
+  /** Where a job queued before its input hears of it (LLM and TTS workers; adapters/turn-signals.ts). */
+  signals: TurnSignals | null;
 }
 
 async function createWorkerDeps(config: Config, log: Logger, stages: Stage[]): Promise<WorkerDeps> {
   const workerName = `${stages.join('+')}@${hostname()}:${process.pid}`;
   const services = await createStoreServices(config, log, workerName);
-  const transcripts = stages.includes('llm') ? await TranscriptSignals.start(services.redis, services.keys) : null;
+  const signals = stages.includes('llm') || stages.includes('tts') ? await TurnSignals.start(services.redis, services.keys) : null;
   return {
     ...services,
     providers: createProviders(config),
     workerName,
-    transcripts,
+    signals,
     async close() {
-      await transcripts?.close();
+      await signals?.close();
       await services.close();
     },
   };

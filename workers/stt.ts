@@ -14,7 +14,7 @@ import { describeError } from '../src/adapters/retry';
 import { failedOn, type Attempt, type ProviderName } from '../src/adapters/failover';
 import { TurnJobs } from '../src/adapters/turn-jobs';
 import { Utterances, type EarlyResult } from '../src/adapters/utterances';
-import { TranscriptSignals } from '../src/adapters/transcript-ready';
+import { TurnSignals } from '../src/adapters/turn-signals';
 import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
 
@@ -33,12 +33,12 @@ export function createSttProcessor(deps: WorkerDeps) {
     try {
       if (ctx.signal.aborted) return void (await ctx.log('cancelled'));
       /** The turn ends here without an answer from the LLM: its waiting job goes. */
-      const skip = () => (d.llm_waiting ? TranscriptSignals.mark(deps.redis, deps.keys, d.call_id, d.turn_id, 'skip') : Promise.resolve());
+      const skip = () => (d.llm_waiting ? TurnSignals.mark(deps.redis, deps.keys, d.call_id, d.turn_id, 'transcript', 'skip') : Promise.resolve());
       if (!call) return void (await Promise.all([ctx.log('failed', { error: 'call not found' }), skip()]));
       /** Hands the turn on to the LLM (or closes it when nothing was said). */
       const respond = async (text: string) => {
         const answer = d.respond && text && !ctx.signal.aborted;
-        if (d.llm_waiting) await TranscriptSignals.mark(deps.redis, deps.keys, d.call_id, d.turn_id, answer ? 'ready' : 'skip');
+        if (d.llm_waiting) await TurnSignals.mark(deps.redis, deps.keys, d.call_id, d.turn_id, 'transcript', answer ? 'ready' : 'skip');
         else if (answer) await jobs.llm({ call_id: d.call_id, turn_id: d.turn_id, response_id: d.response_id, assistant_item_id: d.assistant_item_id, business_id: call.business_id });
         if (d.respond && !answer) await deps.output.write(d.call_id, { kind: 'text_done', turn_id: d.turn_id, text: '', sentences: 0 });
       };

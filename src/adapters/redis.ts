@@ -246,8 +246,8 @@ export class Keys {
   /** An early transcription's result (a JSON string), and a list pushed once it is there (to BLPOP on). */
   earlyTranscript(callId: string, earlyId: string) { return `${this.call(callId)}:early:${earlyId}`; }
   earlyTranscriptReady(callId: string, earlyId: string) { return `${this.earlyTranscript(callId, earlyId)}:ready`; }
-  /** Whether a spoken turn's transcript is in for its waiting LLM job ('ready' / 'skip'; adapters/transcript-ready.ts). */
-  transcriptReady(callId: string, turnId: string) { return `${this.call(callId)}:stt-ready:${turnId}`; }
+  /** Input for a job queued before it existed (adapters/turn-signals.ts). */
+  turnSignal(callId: string, turnId: string, name: string) { return `${this.call(callId)}:signal:${turnId}:${name}`; }
   /** The audio of a one-shot turn's answer (POST /v1/calls/:id/turns, audio_url). */
   turnAudio(callId: string, turnId: string) { return `${this.call(callId)}:turn-audio:${turnId}`; }
   /** Which gateway drives the call (sessions/ownership.ts). */
@@ -259,7 +259,7 @@ export class Keys {
   clientTextBytes(callId: string) { return `${this.callState(callId)}:client-text-bytes`; }
   cancelChannel() { return `${this.prefix}:cancel`; }
   hangupChannel() { return `${this.prefix}:hangup`; }
-  transcriptChannel() { return `${this.prefix}:stt-ready`; }
+  turnSignalChannel() { return `${this.prefix}:turn-signal`; }
   /** Where a Twilio call goes once our stream closes (transfer_to_human), by CallSid. */
   twilioTransfer(callSid: string) { return `${this.prefix}:twilio:transfer:${callSid}`; }
 

@@ -14,7 +14,7 @@ export interface SttJob extends TurnRef {
   respond: boolean;
   /** An early transcription of this utterance is on its way (EarlySttJob): wait for it instead of transcribing. */
   early_id?: string;
-  /** The turn's LLM job is already queued and waits for the transcript: mark it (adapters/transcript-ready.ts) instead of queueing it. */
+  /** The turn's LLM job is already queued and waits for the transcript: mark it (adapters/turn-signals.ts) instead of queueing it. */
   llm_waiting?: boolean;
 }
 
@@ -32,7 +32,7 @@ export interface EarlySttJob {
 export interface LlmJob extends TurnRef {
   /** The call's business, when the one queueing the job knows it (saves the worker a lookup first). */
   business_id?: string;
-  /** Queued with the turn's STT job: wait for its transcript before answering (adapters/transcript-ready.ts). */
+  /** Queued with the turn's STT job: wait for its transcript before answering (adapters/turn-signals.ts). */
   after_stt?: boolean;
   /** Per-response overrides from response.create (instructions, temperature, modalities, …). */
   overrides?: { instructions?: string; temperature?: number; modalities?: ('audio' | 'text')[]; max_output_tokens?: number | 'inf' } | undefined;
@@ -43,4 +43,6 @@ export interface TtsJob extends TurnRef {
   text: string;
   /** The business's fallback message: its audio is cached, to be played when TTS itself is down. */
   fallback?: boolean;
+  /** Queued when the answer's LLM job started: `text` (and `fallback`) come with the `sentence0` turn signal. */
+  text_pending?: boolean;
 }

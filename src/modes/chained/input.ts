@@ -162,7 +162,7 @@ export class ChainedInput {
       ...(respond && !probe ? { llm_waiting: true } : {}),
     };
     // The answer's LLM job goes now too and waits for the transcript in its worker: the hand-over
-    // from STT to LLM is then a message, not a queue hop (adapters/transcript-ready.ts).
+    // from STT to LLM is then a message, not a queue hop (adapters/turn-signals.ts).
     await Promise.all([st.jobs.stt(job), job.llm_waiting ? st.queueLlm(turn, true) : null, logged]);
   }
 }
