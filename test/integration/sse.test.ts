@@ -3,7 +3,10 @@
  * stream — ids, dialects, resuming with Last-Event-ID after a disconnect, and the end of the call.
  */
 import { describe, expect, it } from 'vitest';
+import type { ServerEvent } from '../../src/contracts/realtime';
 import { pcm16ToBytes } from '../../src/core/audio/pcm';
+import { serverEvents } from '../../src/core/protocol/server-events';
+import { liveCalls } from '../../src/gateway/sessions/call-host';
 import { loadWavFixture } from '../fixtures';
 import { serviceWithAcme } from '../helpers/service';
 import { connectCall, spokenTurn } from '../helpers/calls';
@@ -95,6 +98,38 @@ describe('GET /v1/calls/:id/events', () => {
     const whole = await readSse(id, { until: isDone });
     expect([...before, ...rest].map((e) => e.event_id)).toEqual(whole.map((e) => e.event_id));
     expect(rest.length).toBeGreaterThan(5);
+  });
+
+  it('resumes with Last-Event-ID in the middle of an entry that holds several events', async () => {
+    const id = await newCall();
+    const item = serverEvents.userAudioItem('item_batch');
+    // One entry, as the recorder writes the events sent while its previous write was in flight: four GA wire events.
+    const batch: ServerEvent[] = [
+      serverEvents.speechStarted({ audio_start_ms: 0, item_id: item.id! }),
+      serverEvents.itemCreated(item, null),
+      serverEvents.itemDone(item, null),
+      serverEvents.speechStopped({ audio_end_ms: 900, item_id: item.id! }),
+    ];
+    await liveCalls(svc.services).eventLog.append(id, batch.map((e) => JSON.stringify(e)));
+    const last = batch.at(-1)!.event_id;
+    const whole = await readSse(id, { until: (e) => e.event_id === last });
+    const entry = whole.filter((e) => batch.some((b) => b.event_id === e.event_id));
+    expect(entry.map((e) => e.type)).toEqual(['input_audio_buffer.speech_started', 'conversation.item.added', 'conversation.item.done', 'input_audio_buffer.speech_stopped']);
+    const streamId = entry[0]!.id.split(':')[0]!;
+    expect(entry.map((e) => e.id)).toEqual([0, 1, 2, 3].map((i) => `${streamId}:${i}`));
+    // Disconnected after the second of them: the resume gives exactly the last two.
+    const before = await readSse(id, { until: (e) => e.id === `${streamId}:1` });
+    const rest = await readSse(id, { lastEventId: before.at(-1)!.id, until: (e) => e.event_id === last });
+    expect(rest.map((e) => e.id)).toEqual([`${streamId}:2`, `${streamId}:3`]);
+    expect([...before, ...rest].map((e) => e.id)).toEqual(whole.map((e) => e.id));
+  });
+
+  it('still serves entries written one event each (before batching)', async () => {
+    const id = await newCall();
+    const old = serverEvents.speechStarted({ audio_start_ms: 0, item_id: 'item_old' });
+    const streamId = await svc.services.redis.xadd(liveCalls(svc.services).eventLog.keyOf(id), '*', 'e', JSON.stringify(old));
+    const got = await readSse(id, { until: (e) => e.event_id === old.event_id });
+    expect(got.at(-1)).toMatchObject({ id: streamId, type: 'input_audio_buffer.speech_started' });
   });
 
   it('ends the stream when the call is hung up, after its last events', async () => {

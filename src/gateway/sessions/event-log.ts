@@ -1,9 +1,11 @@
 /**
  * A call's server events, kept in its Redis stream (`keys.callEvents`) so Server-Sent Events can
  * be replayed and resumed with Last-Event-ID. Events are stored in the internal (beta-shaped)
- * model and translated to the reader's dialect when served. One internal event can become two
- * wire events (GA: conversation.item.added + .done); those get ids `<stream id>:<index>`, so a
- * resume lands exactly between them.
+ * model and translated to the reader's dialect when served. One stream entry holds the events
+ * recorded while the previous write was in flight (field `e`: a JSON array; older entries hold
+ * one event as a JSON object), and its wire events are the flatMap of theirs (one internal event
+ * can also become several, or none for a dialect). An entry with more than one wire event gives
+ * them ids `<stream id>:<index>`, so a resume lands exactly between any two of them.
  */
 import type { ServerEvent } from '../../contracts/realtime';
 import { toClientWireAll, type Dialect, type WireEvent } from '../../core/protocol';
@@ -11,10 +13,17 @@ import { ExpiryRefresher, type Keys, type Redis } from '../../adapters/redis';
 import type { Logger } from '../../logger';
 
 /**
- * The newest events kept per call: a few minutes of conversation, audio deltas included (each
- * ~6 KB), so one call's stream stays around 10 MB; a reader further behind resumes at the oldest.
+ * The newest entries kept per call: a few minutes of conversation, audio deltas included (each
+ * ~6 KB, about one per entry given ENTRY_CHARS), so one call's stream stays around 10–15 MB; a
+ * reader further behind resumes at the oldest.
  */
-const MAX_EVENTS = 2_000;
+const MAX_ENTRIES = 2_000;
+
+/**
+ * An entry takes pending events up to this many characters of JSON (always at least one event): batching is
+ * for the many small events of a turn, and the bound keeps MAX_ENTRIES a bound on memory too.
+ */
+const ENTRY_CHARS = 8_192;
 
 export interface SseEvent {
   id: string;
@@ -38,8 +47,8 @@ export function parseLastEventId(value: string | undefined): Cursor {
 }
 
 /** The SSE events of one stream entry, after `skipThrough` (an index of a partly delivered entry). */
-export function toSse(streamId: string, event: ServerEvent, dialect: Dialect, skipThrough = -1): SseEvent[] {
-  const wires = toClientWireAll(event, dialect);
+export function toSse(streamId: string, events: ServerEvent[], dialect: Dialect, skipThrough = -1): SseEvent[] {
+  const wires = events.flatMap((e) => toClientWireAll(e, dialect));
   const many = wires.length > 1;
   return wires.flatMap((data, i) => (i <= skipThrough ? [] : [{ id: many ? `${streamId}:${i}` : streamId, data }]));
 }
@@ -67,9 +76,10 @@ export class CallEventLog {
     this.expiry = new ExpiryRefresher(redis);
   }
 
-  async append(callId: string, event: ServerEvent): Promise<void> {
+  /** One stream entry holding the events given as JSON texts, in order. */
+  async append(callId: string, eventsJson: string[]): Promise<void> {
     const key = this.keys.callEvents(callId);
-    const written = this.redis.xadd(key, 'MAXLEN', '~', MAX_EVENTS, '*', 'e', JSON.stringify(event));
+    const written = this.redis.xadd(key, 'MAXLEN', '~', MAX_ENTRIES, '*', 'e', `[${eventsJson.join(',')}]`);
     this.expiry.touch(key, this.ttlS);
     await written;
   }
@@ -79,7 +89,7 @@ export class CallEventLog {
     return this.keys.callEvents(callId);
   }
 
-  /** The wire events of a partly read entry not read yet (a resume between GA's .added and .done). */
+  /** The wire events of a partly read entry not read yet (a resume in the middle of an entry). */
   async rest(callId: string, cursor: Cursor, dialect: Dialect): Promise<SseEvent[]> {
     if (cursor.index < 0) return [];
     const [entry] = await this.redis.xrange(this.keys.callEvents(callId), cursor.id, cursor.id);
@@ -88,12 +98,16 @@ export class CallEventLog {
 }
 
 /**
- * Records one call's events in the order they were sent, without making the sender wait. A
- * transport that gives its own client the audio skips the audio deltas (recording them would
- * double the traffic); one whose readers only have SSE keeps them.
+ * Records one call's events in the order they were sent, without making the sender wait. One
+ * write is in flight at a time; the events recorded meanwhile go together in the next one (a
+ * turn sends ~35 events, mostly in bursts: one XADD each cost as many round trips). A transport
+ * that gives its own client the audio skips the audio deltas (recording them would double the
+ * traffic); one whose readers only have SSE keeps them.
  */
 export class CallEventRecorder {
-  private written: Promise<void> = Promise.resolve();
+  /** JSON texts of the events not written yet. */
+  private pending: string[] = [];
+  private writing: Promise<void> | null = null;
 
   constructor(
     private readonly log: CallEventLog,
@@ -104,17 +118,41 @@ export class CallEventRecorder {
 
   record(e: ServerEvent): void {
     if (this.o.skipAudio && e.type === 'response.audio.delta') return;
-    this.written = this.written
-      .then(() => this.log.append(this.callId, e))
-      .catch((err: Error) => this.logger.warn({ err: err.message }, 'could not record a call event'));
+    // Serialised now: the caller may change the event object once it has been sent.
+    this.pending.push(JSON.stringify(e));
+    this.writing ??= this.writeAll();
   }
 
-  /** Resolves when every event recorded so far is in Redis. */
-  flushed(): Promise<void> {
-    return this.written;
+  /** Resolves when every event recorded so far is in Redis (or its write has failed and been logged). */
+  async flushed(): Promise<void> {
+    await this.writing;
+  }
+
+  private async writeAll(): Promise<void> {
+    // A microtask first, so the events of one synchronous burst go in the first entry together.
+    await Promise.resolve();
+    while (this.pending.length > 0) {
+      const batch = takeBatch(this.pending, ENTRY_CHARS);
+      try {
+        await this.log.append(this.callId, batch);
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, events: batch.length }, 'could not record call events');
+      }
+    }
+    this.writing = null;
   }
 }
 
-export function decode(fields: string[]): ServerEvent {
-  return JSON.parse(fields[1] ?? '{}') as ServerEvent;
+/** Takes from the front of `pending` the events of one entry: up to `maxChars` characters of JSON, at least one. */
+export function takeBatch(pending: string[], maxChars: number): string[] {
+  let n = 0;
+  let size = 0;
+  while (n < pending.length && (n === 0 || size + pending[n]!.length <= maxChars)) size += pending[n++]!.length;
+  return pending.splice(0, n);
+}
+
+/** The events of one stream entry: an array, or (entries written before batching) one event. */
+export function decode(fields: string[]): ServerEvent[] {
+  const value = JSON.parse(fields[1] ?? '[]') as ServerEvent | ServerEvent[];
+  return Array.isArray(value) ? value : [value];
 }
