@@ -36,7 +36,7 @@ const to16k = (name: string): Int16Array => {
 };
 
 /** How the chained input decodes a chunk (what src/modes/chained/input.ts calls). */
-const gatewayDecode = (d: InputDecoder, bytes: Uint8Array): Int16Array => d.push(bytes);
+const gatewayDecode = (d: InputDecoder, bytes: Uint8Array): Int16Array => d.pushView(bytes);
 /** The decoder's copying form (a chunk the caller may keep; what the recorder uses). */
 const ownedDecode = (d: InputDecoder, bytes: Uint8Array): Int16Array => d.push(bytes);
 
@@ -91,7 +91,9 @@ function throughput(): { seconds: number; chunks: number; paths: PathResult[] } 
       let events = 0;
       for (let k = 0; k < w.length; k++) {
         const pcm = decode(dec, w[k]!);
-        if (pcm.length > 0) events += td.push(pcm).length;
+        if (pcm.length === 0) continue;
+        const evs = td.push(pcm);
+        for (let i = 0; i < evs.length; i++) if (evs[i]!.type === 'speech_stopped') events++;
       }
       return events;
     };
