@@ -54,6 +54,8 @@ interface PathResult {
   /** Least heap growth over a warmed-up pass, per 20 ms chunk (null without --expose-gc). */
   heapBytesPerChunk: number | null;
   heapKbPerPass: number | null;
+  /** What the loop counted in one pass: turns ended (gateway rows) or VAD events (kernel rows). */
+  eventsPerPass: number;
 }
 
 function throughput(): { seconds: number; chunks: number; paths: PathResult[] } {
@@ -134,7 +136,8 @@ function throughput(): { seconds: number; chunks: number; paths: PathResult[] } 
       loop();
       best = Math.max(best, seconds / ((performance.now() - t0) / 1000));
     }
-    if (!gc) return { name: p.name, xRealTime: best, heapBytesPerChunk: null, heapKbPerPass: null };
+    const eventsPerPass = p.make()();
+    if (!gc) return { name: p.name, xRealTime: best, heapBytesPerChunk: null, heapKbPerPass: null, eventsPerPass };
     // Heap: one pipeline, three warm-up passes, then the least growth of three passes (a pass during
     // which V8 (re)compiles something shows that code's heap objects too).
     const loop = p.make();
@@ -149,7 +152,7 @@ function throughput(): { seconds: number; chunks: number; paths: PathResult[] } 
       kb = Math.min(kb, (process.memoryUsage().heapUsed - before) / 1024);
     }
     if (events === 0 && !p.name.includes('alone')) throw new Error(`no turns in the benchmark audio (${p.name})`);
-    return { name: p.name, xRealTime: best, heapKbPerPass: kb, heapBytesPerChunk: (kb * 1024) / chunks };
+    return { name: p.name, xRealTime: best, heapKbPerPass: kb, heapBytesPerChunk: (kb * 1024) / chunks, eventsPerPass };
   });
   return { seconds, chunks, paths: results };
 }
@@ -240,11 +243,12 @@ console.table(
         'x real time': f0(p.xRealTime),
         'heap B / chunk': p.heapBytesPerChunk === null ? 'run with --expose-gc' : p.heapBytesPerChunk.toFixed(1),
         'heap KiB / pass': p.heapKbPerPass === null ? '-' : p.heapKbPerPass.toFixed(1),
+        'turns (VAD events) / pass': p.eventsPerPass,
       },
     ]),
   ),
 );
-console.log('(heap: least growth over three warmed-up passes, after a GC; the VAD rows include the events they return)');
+console.log('(heap: least growth over three warmed-up passes, after a GC; it includes what each turn hands over — its events and a copy of its audio)');
 console.log(`\nEndpointing delay (emitted speech_stopped − true end − ${SIL} ms), n=${result.endpointing.n}: p50 ${f0(result.endpointing.p50)} ms, p95 ${f0(result.endpointing.p95)} ms, max ${f0(result.endpointing.max)} ms\n`);
 console.table(result.accuracy.byCondition);
 console.log(
