@@ -9,17 +9,19 @@
  * For each N: N callers connect over the Realtime WebSocket, speak one turn at real-time pace and
  * wait for its response.done, then go on sending 20 ms frames of silence in real time — N live
  * calls. After `--settle-s`, each process gets two full GCs over the inspector and its RSS
- * (/proc) and process.memoryUsage() are read. The idle figure is taken the same way just before
- * the N calls connect (the previous calls hung up and ended), so
+ * (/proc) and process.memoryUsage() are read. Each N has a fresh deployment (a process that held
+ * many calls keeps pages it reuses later, which would hide the next N's cost); one warm-up call
+ * runs and hangs up first, so the idle figure carries the code and pools the first call loads.
+ * The idle figure is taken the same way just before the N calls connect, so
  *   per call = (RSS with N live calls − RSS idle) ÷ N, both after GC
- * (not the peak during a run ÷ N, which is what bench/load.ts reports). One warm-up call runs
- * first, so the first idle figure does not carry the code and pools the first call loads.
+ * (not the peak during a run ÷ N, which is what bench/load.ts reports). Then the calls hang up
+ * and the figure after they ended is taken too.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startFakeOpenAI } from '../test/fakes/openai-server';
+import { startFakeOpenAI, type FakeOpenAI } from '../test/fakes/openai-server';
 import type { ServiceProcess } from '../test/helpers/processes';
 import { arg, machine, percentile, runMain } from './common';
 import { INSPECT_OPTIONS, inspectorPort, memoryAfterGc, type Memory } from './inspector';
@@ -160,12 +162,61 @@ interface Row {
   turns_ok: number;
   idle: Snapshot;
   live: Snapshot;
+  /** Once the N calls have ended (what stays: caches, and pages the allocators keep). */
+  idle_after: Snapshot;
+  calls_with_error: number;
   /** (live − idle) ÷ N, KB. */
   gateway_rss_kb_per_call: number;
   gateway_heap_used_kb_per_call: number;
   gateway_external_kb_per_call: number;
   workers_rss_kb_per_call: number;
   workers_heap_used_kb_per_call: number;
+}
+
+/** One N on a fresh deployment: a warm-up call, idle after GC, N live calls after GC, idle again after they end. */
+async function measureN(n: number, settleMs: number, frames: Buffer[], fake: FakeOpenAI, redisUrl: string): Promise<Row> {
+  const dep = await deploy(fake, redisUrl, `mem${n}`, 1, { NODE_OPTIONS: INSPECT_OPTIONS });
+  // If this process dies on an error, it takes its gateway and workers with it.
+  const killAll = (): void => {
+    for (const p of [dep.gateway, ...dep.workers]) p.proc.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  try {
+    const ports = new Map([dep.gateway, ...dep.workers].map((p) => [p, inspectorPort(p)] as const));
+    const warm = await openCalls(dep, 1, frames);
+    warm.stop();
+    for (const c of warm.calls) c.hangUp();
+    if (warm.turnsOk !== 1) throw new Error(`warm-up call failed: ${warm.calls[0]?.error}`);
+    await untilNoCalls(dep);
+    const idle = await steady(dep, ports);
+    const live = await openCalls(dep, n, frames);
+    await new Promise((r) => setTimeout(r, settleMs));
+    const failed = live.calls.filter((c) => c.error).length;
+    const now = await steady(dep, ports);
+    live.stop();
+    for (const c of live.calls) c.hangUp();
+    await untilNoCalls(dep);
+    const after = await steady(dep, ports);
+    const per = (pick: (s: Snapshot) => number): number => Math.round((pick(now) - pick(idle)) / n);
+    const row: Row = {
+      calls: n,
+      turns_ok: live.turnsOk,
+      calls_with_error: failed,
+      idle,
+      live: now,
+      idle_after: after,
+      gateway_rss_kb_per_call: per((s) => s.gateway.rssKb),
+      gateway_heap_used_kb_per_call: per((s) => s.gateway.heapUsedKb),
+      gateway_external_kb_per_call: per((s) => s.gateway.externalKb),
+      workers_rss_kb_per_call: per((s) => s.workers.rssKb),
+      workers_heap_used_kb_per_call: per((s) => s.workers.heapUsedKb),
+    };
+    console.error(`N=${n}: ${live.turnsOk}/${n} turns ok${failed ? `, ${failed} calls with an error` : ''}; gateway RSS ${row.gateway_rss_kb_per_call} KB per call`);
+    return row;
+  } finally {
+    await dep.stop();
+    process.off('exit', killAll);
+  }
 }
 
 async function main(): Promise<void> {
@@ -175,54 +226,18 @@ async function main(): Promise<void> {
   const fake = await startFakeOpenAI();
   fake.script.delays = { ...DELAYS };
   const rds = await startRedis(6500 + Math.floor(Math.random() * 100));
-  const dep = await deploy(fake, rds.url, 'mem', 1, { NODE_OPTIONS: INSPECT_OPTIONS });
-  // If this process dies on an error, it takes its gateway, workers and Redis with it.
-  process.once('exit', () => {
-    for (const p of [dep.gateway, ...dep.workers]) p.proc.kill('SIGKILL');
-    rds.proc.kill('SIGKILL');
-  });
-  const ports = new Map([dep.gateway, ...dep.workers].map((p) => [p, inspectorPort(p)] as const));
+  const stopRedis = (): void => void rds.proc.kill('SIGKILL');
+  process.once('exit', stopRedis);
   const rows: Row[] = [];
-  let idleEnd: Snapshot | null = null;
   try {
-    // Warm-up: one call through a turn, then hung up.
-    const warm = await openCalls(dep, 1, frames);
-    warm.stop();
-    for (const c of warm.calls) c.hangUp();
-    if (warm.turnsOk !== 1) throw new Error(`warm-up call failed: ${warm.calls[0]?.error}`);
-    for (const n of ns) {
-      await untilNoCalls(dep);
-      const idle = await steady(dep, ports);
-      const live = await openCalls(dep, n, frames);
-      await new Promise((r) => setTimeout(r, settleMs));
-      const failed = live.calls.filter((c) => c.error).length;
-      const now = await steady(dep, ports);
-      live.stop();
-      for (const c of live.calls) c.hangUp();
-      const per = (pick: (s: Snapshot) => number): number => Math.round((pick(now) - pick(idle)) / n);
-      const row: Row = {
-        calls: n,
-        turns_ok: live.turnsOk,
-        idle,
-        live: now,
-        gateway_rss_kb_per_call: per((s) => s.gateway.rssKb),
-        gateway_heap_used_kb_per_call: per((s) => s.gateway.heapUsedKb),
-        gateway_external_kb_per_call: per((s) => s.gateway.externalKb),
-        workers_rss_kb_per_call: per((s) => s.workers.rssKb),
-        workers_heap_used_kb_per_call: per((s) => s.workers.heapUsedKb),
-      };
-      rows.push(row);
-      console.error(`N=${n}: ${live.turnsOk}/${n} turns ok${failed ? `, ${failed} calls with an error` : ''}; gateway RSS ${row.gateway_rss_kb_per_call} KB per call`);
-    }
-    await untilNoCalls(dep);
-    idleEnd = await steady(dep, ports);
+    for (const n of ns) rows.push(await measureN(n, settleMs, frames, fake, rds.url));
   } finally {
-    await dep.stop();
     await rds.stop();
     await fake.close();
+    process.off('exit', stopRedis);
   }
 
-  const report = { date: new Date().toISOString(), machine: machine(), settle_s: settleMs / 1000, delays: DELAYS, rows, idle_end: idleEnd };
+  const report = { date: new Date().toISOString(), machine: machine(), settle_s: settleMs / 1000, delays: DELAYS, rows };
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify(report, null, 2));
   const mb = (kb: number): string => (kb / 1024).toFixed(1);
@@ -238,13 +253,13 @@ async function main(): Promise<void> {
           'gw heapUsed idle → live MB': `${mb(r.idle.gateway.heapUsedKb)} → ${mb(r.live.gateway.heapUsedKb)}`,
           'gw heapUsed KB / call': r.gateway_heap_used_kb_per_call,
           'gw external KB / call': r.gateway_external_kb_per_call,
+          'gw RSS after they end MB': mb(r.idle_after.gateway.rssKb),
           'workers RSS idle → live MB': `${mb(r.idle.workers.rssKb)} → ${mb(r.live.workers.rssKb)}`,
           'workers RSS KB / call': r.workers_rss_kb_per_call,
         },
       ]),
     ),
   );
-  if (idleEnd) console.log(`idle after the last calls ended: gateway RSS ${mb(idleEnd.gateway.rssKb)} MB, heapUsed ${mb(idleEnd.gateway.heapUsedKb)} MB, external ${mb(idleEnd.gateway.externalKb)} MB; workers RSS ${mb(idleEnd.workers.rssKb)} MB`);
   console.log('(external = ArrayBuffer backing stores and other memory V8 tracks outside its heap; RSS after GC moves by ±2 MB between snapshots, so at N = 1 the heap figures are the measure)');
   console.log(`\nwrote ${OUT}`);
 }
