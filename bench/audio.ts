@@ -87,6 +87,7 @@ function throughput(): { seconds: number; chunks: number; paths: PathResult[] } 
   // for…of in code that runs once is interpreted, and its iterator results alone were ~40 B per chunk.
   const gateway = (format: 'pcm16' | 'g711_ulaw', decode: (d: InputDecoder, b: Uint8Array) => Int16Array) => (): (() => number) => {
     const dec = new InputDecoder(format as AudioFormat, 16000);
+    // VAD_DEFAULTS (min speech 150 ms); the chained input passes the session's options and the business's minimum interruption.
     const td = new TurnDetector({ ...VAD_DEFAULTS });
     const w = wireByFormat[format];
     return () => {
