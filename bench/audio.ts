@@ -1,9 +1,11 @@
 /**
- * Audio core benchmark: npx tsx bench/audio.ts   (writes bench/out/audio.json)
+ * Audio core benchmark: node --expose-gc --import tsx bench/audio.ts   (writes bench/out/audio.json)
  *
- * 1. Throughput of the gateway's input hot path — 24 kHz client audio in
- *    20 ms chunks → Resampler(24k→16k).processInto → Vad.push — as a multiple
- *    of real time on one core (the loop is single-threaded).
+ * 1. Throughput of the gateway's input path as chained mode runs it (src/modes/chained/input.ts):
+ *    the client's wire bytes in 20 ms chunks → InputDecoder (src/core/audio/formats.ts, to 16 kHz)
+ *    → TurnDetector.push (the utterance ring + the VAD) — as a multiple of real time on one core,
+ *    for a pcm16 24 kHz client and a G.711 μ-law 8 kHz one (Twilio); and the heap it leaves per
+ *    chunk (with --expose-gc). The kernels on their own (Resampler.processInto, Vad.push) too.
  * 2. Endpointing delay per utterance over the fixtures: when speech_stopped
  *    is emitted (stream position, 20 ms chunks) minus the true end of speech
  *    minus silence_duration_ms. Negative = the turn ended before the last
@@ -15,10 +17,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InputDecoder, type AudioFormat } from '../src/core/audio/formats';
+import { ulawEncode } from '../src/core/audio/g711';
 import { resample, Resampler } from '../src/core/audio/resample';
+import { TurnDetector } from '../src/core/vad/turn-detector';
 import { Vad, VAD_DEFAULTS } from '../src/core/vad/vad';
 import { loadManifest, loadWavFixture } from '../test/fixtures/index';
-import { percentile } from './common';
+import { machine, percentile } from './common';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'out', 'audio.json');
 const PAD = VAD_DEFAULTS.prefixPaddingMs;
@@ -30,93 +35,127 @@ const to16k = (name: string): Int16Array => {
   return rate === 16000 ? pcm : resample(pcm, rate, 16000);
 };
 
+/** How the chained input decodes a chunk (what src/modes/chained/input.ts calls). */
+const gatewayDecode = (d: InputDecoder, bytes: Uint8Array): Int16Array => d.pushView(bytes);
+/** The decoder's copying form (a chunk the caller may keep; what the recorder uses). */
+const ownedDecode = (d: InputDecoder, bytes: Uint8Array): Int16Array => d.push(bytes);
 
 // ---- 1. throughput -------------------------------------------------------
-function throughput(): {
-  hotPathX: number;
-  resampleOnlyX: number;
-  vadOnlyX: number;
-  seconds: number;
-  heapGrowthKb: number | null;
-  heapGrowthResampleKb: number | null;
-  heapGrowthVadKb: number | null;
-} {
-  // ~120 s of 24 kHz speech and noise: every fixture, concatenated, repeated.
-  const parts = wavs.map(([n]) => resample(to16k(n), 16000, 24000));
-  const one = new Int16Array(parts.reduce((a, p) => a + p.length, 0));
+/** One measured configuration: a loop over the whole audio that returns the events it saw. */
+interface Path {
+  name: string;
+  /** A fresh pipeline (decoder, detector…) and its loop over every chunk. */
+  make: () => () => number;
+}
+
+interface PathResult {
+  name: string;
+  xRealTime: number;
+  /** Least heap growth over a warmed-up pass, per 20 ms chunk (null without --expose-gc). */
+  heapBytesPerChunk: number | null;
+  heapKbPerPass: number | null;
+  /** What the loop counted in one pass: turns ended (gateway rows) or VAD events (kernel rows). */
+  eventsPerPass: number;
+}
+
+function throughput(): { seconds: number; chunks: number; paths: PathResult[] } {
+  // ~120 s of speech and noise: every fixture, concatenated, repeated.
+  const parts = wavs.map(([n]) => to16k(n));
+  const one16 = new Int16Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) {
-    one.set(p, at);
+    one16.set(p, at);
     at += p.length;
   }
-  const reps = Math.ceil((120 * 24000) / one.length);
-  const audio = new Int16Array(one.length * reps);
-  for (let r = 0; r < reps; r++) audio.set(one, r * one.length);
-  const seconds = audio.length / 24000;
-  const chunk = 480; // 20 ms at 24 kHz, what clients send
+  const reps = Math.ceil((120 * 16000) / one16.length);
+  const audio16 = new Int16Array(one16.length * reps);
+  for (let r = 0; r < reps; r++) audio16.set(one16, r * one16.length);
+  const audio24 = resample(audio16, 16000, 24000);
+  const chunks = Math.floor(audio16.length / 320);
+  const seconds = chunks * 0.02;
 
-  const run = (doResample: boolean, doVad: boolean): number => {
+  // The wire chunks, made up front (in the gateway the WebSocket library hands over each one):
+  // 20 ms of pcm16 24 kHz = 960 bytes, of μ-law 8 kHz = 160 bytes.
+  const pcmBytes = Buffer.from(audio24.buffer, audio24.byteOffset, audio24.byteLength);
+  const ulaw = ulawEncode(resample(audio16, 16000, 8000));
+  const wire = (bytes: Uint8Array, per: number): Uint8Array[] => Array.from({ length: chunks }, (_, k) => bytes.subarray(k * per, (k + 1) * per));
+  const wireByFormat: Record<'pcm16' | 'g711_ulaw', Uint8Array[]> = { pcm16: wire(pcmBytes, 960), g711_ulaw: wire(ulaw, 160) };
+  const in24 = Array.from({ length: chunks }, (_, k) => audio24.subarray(k * 480, (k + 1) * 480));
+  const in16 = Array.from({ length: chunks }, (_, k) => audio16.subarray(k * 320, (k + 1) * 320));
+
+  // Each loop is an indexed for in a function run (and so optimised) before the measured pass: a
+  // for…of in code that runs once is interpreted, and its iterator results alone were ~40 B per chunk.
+  const gateway = (format: 'pcm16' | 'g711_ulaw', decode: (d: InputDecoder, b: Uint8Array) => Int16Array) => (): (() => number) => {
+    const dec = new InputDecoder(format as AudioFormat, 16000);
+    // VAD_DEFAULTS (min speech 150 ms); the chained input passes the session's options and the business's minimum interruption.
+    const td = new TurnDetector({ ...VAD_DEFAULTS });
+    const w = wireByFormat[format];
+    return () => {
+      let events = 0;
+      for (let k = 0; k < w.length; k++) {
+        const pcm = decode(dec, w[k]!);
+        if (pcm.length === 0) continue;
+        const evs = td.push(pcm);
+        for (let i = 0; i < evs.length; i++) if (evs[i]!.type === 'speech_stopped') events++;
+      }
+      return events;
+    };
+  };
+  const kernels = (doResample: boolean, doVad: boolean) => (): (() => number) => {
     const rs = new Resampler(24000, 16000);
     const vad = new Vad();
-    const out = new Int16Array(rs.maxOutput(chunk));
-    const vadIn = resample(audio, 24000, 16000);
-    const t0 = performance.now();
-    for (let i = 0, j = 0; i < audio.length; i += chunk, j += 320) {
-      if (doResample) {
-        const n = rs.processInto(audio.subarray(i, i + chunk), out);
-        if (doVad) vad.push(out.subarray(0, n));
-      } else if (doVad) vad.push(vadIn.subarray(j, j + 320));
-    }
-    return seconds / ((performance.now() - t0) / 1000);
-  };
-  const best = (f: () => number): number => Math.max(f(), f(), f(), f(), f());
-  run(true, true); // warm up the JIT
-  const gc = (globalThis as { gc?: () => void }).gc;
-  let heapGrowthKb: number | null = null;
-  let heapGrowthResampleKb: number | null = null;
-  let heapGrowthVadKb: number | null = null;
-  if (gc) {
-    // Views made up front, so only the resampler and the VAD could allocate in the loop. The loop is
-    // an indexed for in a function run (and so optimised) before the measured pass: a for…of in
-    // code that runs once is interpreted, and its iterator results alone were ~40 B per chunk.
-    const inViews: Int16Array[] = [];
-    for (let i = 0; i < audio.length; i += chunk) inViews.push(audio.subarray(i, i + chunk));
-    const vadIn = resample(audio, 24000, 16000);
-    const vadViews: Int16Array[] = [];
-    for (let j = 0; j < vadIn.length; j += 320) vadViews.push(vadIn.subarray(j, j + 320));
-    const pass = (doResample: boolean, doVad: boolean): { kb: number; events: number } => {
-      const rs = new Resampler(24000, 16000);
-      const vad = new Vad();
-      const out = new Int16Array(rs.maxOutput(chunk));
-      const outViews = Array.from({ length: out.length + 1 }, (_, n) => out.subarray(0, n));
-      const loop = (): number => {
-        let events = 0;
-        for (let k = 0; k < inViews.length; k++) {
-          if (doResample) {
-            const n = rs.processInto(inViews[k]!, out);
-            if (doVad) events += vad.push(outViews[n]!).length;
-          } else events += vad.push(vadViews[k]!).length;
-        }
-        return events;
-      };
-      let events = loop() + loop() + loop(); // JIT warm-up passes
-      // Least of three passes: a pass during which V8 (re)compiles something shows that code's heap objects too.
-      let kb = Infinity;
-      for (let k = 0; k < 3; k++) {
-        gc();
-        const before = process.memoryUsage().heapUsed;
-        events += loop();
-        kb = Math.min(kb, (process.memoryUsage().heapUsed - before) / 1024);
+    const out = new Int16Array(rs.maxOutput(480));
+    const outViews = Array.from({ length: out.length + 1 }, (_, n) => out.subarray(0, n));
+    return () => {
+      let events = 0;
+      for (let k = 0; k < in24.length; k++) {
+        if (doResample) {
+          const n = rs.processInto(in24[k]!, out);
+          if (doVad) events += vad.push(outViews[n]!).length;
+        } else events += vad.push(in16[k]!).length;
       }
-      return { kb, events };
+      return events;
     };
-    const hot = pass(true, true);
-    if (hot.events === 0) throw new Error('no turns in the benchmark audio');
-    heapGrowthKb = hot.kb;
-    heapGrowthResampleKb = pass(true, false).kb;
-    heapGrowthVadKb = pass(false, true).kb;
-  }
-  return { hotPathX: best(() => run(true, true)), resampleOnlyX: best(() => run(true, false)), vadOnlyX: best(() => run(false, true)), seconds, heapGrowthKb, heapGrowthResampleKb, heapGrowthVadKb };
+  };
+  const paths: Path[] = [
+    { name: 'gateway input pcm16 24 kHz: InputDecoder → TurnDetector (as chained input runs it)', make: gateway('pcm16', gatewayDecode) },
+    { name: 'gateway input G.711 μ-law 8 kHz: InputDecoder → TurnDetector', make: gateway('g711_ulaw', gatewayDecode) },
+    { name: 'pcm16 24 kHz with the copying decode (InputDecoder.push) → TurnDetector', make: gateway('pcm16', ownedDecode) },
+    { name: 'kernels: Resampler.processInto 24k→16k → Vad.push', make: kernels(true, true) },
+    { name: 'kernel: Resampler.processInto 24k→16k alone', make: kernels(true, false) },
+    { name: 'kernel: Vad.push alone (16 kHz)', make: kernels(false, true) },
+  ];
+
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const results = paths.map((p): PathResult => {
+    // Speed: best of 5 fresh pipelines (after one warm-up), each over the whole audio.
+    p.make()();
+    let best = 0;
+    for (let k = 0; k < 5; k++) {
+      const loop = p.make();
+      const t0 = performance.now();
+      loop();
+      best = Math.max(best, seconds / ((performance.now() - t0) / 1000));
+    }
+    const eventsPerPass = p.make()();
+    if (!gc) return { name: p.name, xRealTime: best, heapBytesPerChunk: null, heapKbPerPass: null, eventsPerPass };
+    // Heap: one pipeline, three warm-up passes, then the least growth of three passes (a pass during
+    // which V8 (re)compiles something shows that code's heap objects too).
+    const loop = p.make();
+    let events = loop() + loop() + loop();
+    // heapUsed counts every typed array's object; a backing store over 64 B lives outside the heap
+    // and is not counted (ArrayBuffer totals are freed concurrently, too noisy to difference here).
+    let kb = Infinity;
+    for (let k = 0; k < 3; k++) {
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      events += loop();
+      kb = Math.min(kb, (process.memoryUsage().heapUsed - before) / 1024);
+    }
+    if (events === 0 && !p.name.includes('alone')) throw new Error(`no turns in the benchmark audio (${p.name})`);
+    return { name: p.name, xRealTime: best, heapKbPerPass: kb, heapBytesPerChunk: (kb * 1024) / chunks, eventsPerPass };
+  });
+  return { seconds, chunks, paths: results };
 }
 
 // ---- 2 + 3. endpointing and accuracy ----------------------------------------
@@ -167,6 +206,7 @@ for (const f of speech) {
 
 const result = {
   date: new Date().toISOString(),
+  machine: machine(),
   node: process.version,
   vadDefaults: VAD_DEFAULTS,
   throughput: tp,
@@ -195,19 +235,21 @@ mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify(result, null, 1));
 
 const f0 = (x: number | null): string => (x === null ? '-' : x.toFixed(0));
-console.log(`Audio core benchmark (${result.node}, ${f0(tp.seconds)} s of audio, 20 ms chunks)\n`);
-console.table({
-  'resample 24k→16k + VAD (hot path)': { 'x real time': f0(tp.hotPathX) },
-  'resample 24k→16k only': { 'x real time': f0(tp.resampleOnlyX) },
-  'VAD only (16 kHz)': { 'x real time': f0(tp.vadOnlyX) },
-});
-if (tp.heapGrowthKb !== null) {
-  const chunks = (tp.seconds * 1000) / 20;
-  const perChunk = (kb: number | null): string => `${(kb ?? NaN).toFixed(1)} KiB (${(((kb ?? NaN) * 1024) / chunks).toFixed(1)} B per 20 ms chunk)`;
-  console.log(
-    `heap growth over a warmed-up pass (least of 3): hot path ${perChunk(tp.heapGrowthKb)}; resampler alone ${perChunk(tp.heapGrowthResampleKb)}; VAD alone ${perChunk(tp.heapGrowthVadKb)} — the VAD's includes the events it returns`,
-  );
-}
+console.log(`Audio core benchmark (${machine()}, ${f0(tp.seconds)} s of audio, ${tp.chunks} chunks of 20 ms)\n`);
+console.table(
+  Object.fromEntries(
+    tp.paths.map((p) => [
+      p.name,
+      {
+        'x real time': f0(p.xRealTime),
+        'heap B / chunk': p.heapBytesPerChunk === null ? 'run with --expose-gc' : p.heapBytesPerChunk.toFixed(1),
+        'heap KiB / pass': p.heapKbPerPass === null ? '-' : p.heapKbPerPass.toFixed(1),
+        'turns (VAD events) / pass': p.eventsPerPass,
+      },
+    ]),
+  ),
+);
+console.log('(heap: least growth over three warmed-up passes, after a GC; it includes what each turn hands over — its events and a copy of its audio)');
 console.log(`\nEndpointing delay (emitted speech_stopped − true end − ${SIL} ms), n=${result.endpointing.n}: p50 ${f0(result.endpointing.p50)} ms, p95 ${f0(result.endpointing.p95)} ms, max ${f0(result.endpointing.max)} ms\n`);
 console.table(result.accuracy.byCondition);
 console.log(

@@ -4,8 +4,10 @@
  *
  * A gateway process and two worker processes per stage (private redis-server, fake provider with
  * delays long enough that jobs are in flight most of the time). `--calls` callers speak turn after
- * turn while a killer SIGKILLs a worker every few seconds, stage by stage (and starts a replacement);
- * `jobs_redelivered` counts the kills that hit a job in flight (stage-log `started` with attempt > 1).
+ * turn while a killer SIGKILLs a worker every few seconds, stage by stage (and starts a replacement).
+ * `redelivered_jobs` counts jobs started again (stage-log `started` with attempt > 1): a kill can
+ * redeliver none (the worker was idle), one, or several (a worker runs jobs concurrently), and a
+ * lock that expires on a busy worker redelivers without a kill — it is not a count of kills.
  * At the end every turn is checked: one response.done(completed), its audio bytes exactly what
  * the fake synthesised for the reply (none lost, none doubled), its transcript deltas equal to
  * the final text, and history with exactly one user and one assistant entry per turn.
@@ -27,7 +29,7 @@ import { samplesToBuffer, synthesize } from '../test/fakes/synth';
 import { fixturePath } from '../test/fixtures';
 import { freePort, spawnGateway, spawnWorker, type ServiceProcess } from '../test/helpers/processes';
 import { startRedis } from './load';
-import { arg } from './common';
+import { arg, machine } from './common';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'out', 'kill.json');
 const ADMIN = 'kill-admin-key-0123456789';
@@ -141,7 +143,8 @@ async function main() {
     const keys = new Keys('kill');
     const problems: string[] = [];
     let turns = 0;
-    let redelivered = 0;
+    const redeliveredByStage: Record<string, number> = { stt: 0, llm: 0, tts: 0 };
+    let turnsWithRedelivery = 0;
     for (const r of results) {
       turns += r.turns.length;
       for (const t of r.turns) if (!t.ok) problems.push(`${r.callId}: ${t.why}`);
@@ -149,16 +152,38 @@ async function main() {
       const want = r.turns.flatMap(() => ['user', 'assistant']);
       if (hist.join() !== want.join()) problems.push(`${r.callId}: history ${hist.join(',')} for ${r.turns.length} turns`);
       const log = await redis.xrange(keys.callLog(r.callId), '-', '+');
-      redelivered += log.filter(([, f]) => {
-        const e = JSON.parse(f[1]!) as { event: string; attempt: number };
-        return e.event === 'started' && e.attempt > 1;
-      }).length;
+      const again = log
+        .map(([, f]) => JSON.parse(f[1]!) as { event: string; attempt: number; stage: string; turn_id?: string })
+        .filter((e) => e.event === 'started' && e.attempt > 1);
+      for (const e of again) redeliveredByStage[e.stage] = (redeliveredByStage[e.stage] ?? 0) + 1;
+      turnsWithRedelivery += new Set(again.flatMap((e) => (e.turn_id ? [e.turn_id] : []))).size;
     }
     redis.disconnect();
-    const report = { date: new Date().toISOString(), kills: killed.length, calls, turns, jobs_redelivered: redelivered, lost_or_duplicated_turns: problems.length, problems: problems.slice(0, 20) };
+    const killsByStage = Object.fromEntries(STAGES.map((st) => [st, killed.filter((k) => k.stage === st).length]));
+    const redelivered = Object.values(redeliveredByStage).reduce((a, b) => a + b, 0);
+    const report = {
+      date: new Date().toISOString(),
+      machine: machine(),
+      kills: killed.length,
+      kills_by_stage: killsByStage,
+      calls,
+      turns,
+      redelivered_jobs: redelivered,
+      redelivered_jobs_by_stage: redeliveredByStage,
+      turns_with_a_redelivered_job: turnsWithRedelivery,
+      lost_or_duplicated_turns: problems.length,
+      problems: problems.slice(0, 20),
+    };
     mkdirSync(dirname(OUT), { recursive: true });
     writeFileSync(OUT, JSON.stringify(report, null, 2));
-    console.log(JSON.stringify(report, null, 2));
+    console.log(`Worker kills (${report.machine}): ${calls} callers, 2 workers per stage\n`);
+    console.table({
+      ...Object.fromEntries(STAGES.map((st) => [st, { 'workers SIGKILLed': killsByStage[st], 'redelivered jobs (started, attempt > 1)': redeliveredByStage[st] }])),
+      all: { 'workers SIGKILLed': killed.length, 'redelivered jobs (started, attempt > 1)': redelivered },
+    });
+    console.log(`turns ${turns}, of which ${turnsWithRedelivery} had a redelivered job; lost or duplicated turns: ${problems.length}`);
+    for (const p of report.problems) console.log(`  ${p}`);
+    console.log(`\nwrote ${OUT}`);
     process.exitCode = problems.length ? 1 : 0;
   } finally {
     done = true;

@@ -43,7 +43,7 @@ import { fixturePath } from '../test/fixtures';
 import { freePort, spawnGateway, spawnWorker, type ServiceProcess } from '../test/helpers/processes';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), 'out', 'load.json');
-const ADMIN = 'bench-admin-key-0123456789';
+export const ADMIN = 'bench-admin-key-0123456789';
 export const DELAYS = { sttMs: 100, llmFirstTokenMs: 150, llmTokenMs: 0, ttsFirstByteMs: 100 };
 const CONFIGURED_MS = DELAYS.sttMs + DELAYS.llmFirstTokenMs + DELAYS.ttsFirstByteMs;
 const FRAME_BYTES = 960; // 20 ms of PCM16 at 24 kHz

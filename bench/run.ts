@@ -1,7 +1,10 @@
 /**
  * `npm run bench`: every benchmark in turn, each in its own process (so one's load does not skew
  * the next): bench/audio.ts (with --expose-gc for its heap line), bench/load.ts, then
- * bench/realtime.ts (which takes only --calls), then bench/failover.ts (its defaults).
+ * bench/realtime.ts (which takes only --calls), then bench/failover.ts (its defaults), then
+ * bench/realtime-delta.ts, then bench/memory.ts (its own N = 1, 50, 200 unless --mem-calls is
+ * given). bench/first-audio.ts (~2.5 minutes of one-call turns), kill.ts, cluster.ts, recording.ts
+ * and false-interruption.ts are run on their own.
  * Extra arguments go to every benchmark that takes them (e.g. `npm run bench -- --calls 1,50`).
  */
 import { spawnSync } from 'node:child_process';
@@ -15,7 +18,16 @@ const BENCHES: { file: string; nodeArgs: string[]; args: string[] }[] = [
   { file: 'realtime.ts', nodeArgs: [], args: process.argv.slice(2).filter((a, i, all) => a === '--calls' || all[i - 1] === '--calls') },
   // ~3 minutes: 17 in-process services, 8 turns each.
   { file: 'failover.ts', nodeArgs: [], args: [] },
+  { file: 'realtime-delta.ts', nodeArgs: [], args: [] },
+  // ~2 minutes: a fresh gateway + workers per N, memory after GC with N live calls.
+  { file: 'memory.ts', nodeArgs: [], args: memoryArgs() },
 ];
+
+/** `--mem-calls 1,50` → memory.ts's `--calls` (the load bench's --calls is not a memory measure). */
+function memoryArgs(): string[] {
+  const i = process.argv.indexOf('--mem-calls');
+  return i >= 0 && process.argv[i + 1] ? ['--calls', process.argv[i + 1]!] : [];
+}
 
 let failed = 0;
 for (const b of BENCHES) {

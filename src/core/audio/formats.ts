@@ -3,8 +3,8 @@
  * the gateway's internal PCM16: the client's bytes in → PCM16 at 16 kHz for
  * VAD/STT; PCM16 from TTS (24 kHz) → the client's bytes out.
  */
-import { alawDecode, alawEncode, ulawDecode, ulawEncode } from './g711';
-import { ByteCarry, bytesToPcm16, pcm16ToBytes } from './pcm';
+import { alawDecodeInto, alawEncode, ulawDecodeInto, ulawEncode } from './g711';
+import { bytesToPcm16, pcm16ToBytes } from './pcm';
 import { Resampler } from './resample';
 
 /** pcm16 = 24 kHz s16le mono (as OpenAI Realtime); g711_* = 8 kHz, one byte per sample. */
@@ -21,12 +21,28 @@ export function bytesPerMs(f: AudioFormat): number {
   return f === 'pcm16' ? 48 : 8;
 }
 
-/** Client bytes (any chunking) → PCM16 at targetRate. */
+/**
+ * Client bytes (any chunking) → PCM16 at targetRate.
+ *
+ * Two forms of the same decoding. `pushView` is the hot path and allocates nothing once warmed
+ * up: it returns a view of the decoder's own output buffer, which the next push overwrites — for
+ * a consumer that is done with the chunk when the call returns (the chained input: the turn
+ * detector copies it into its ring, the VAD keeps only numbers). `push` returns a copy the caller
+ * may keep (the recorder hands it to a file stream that writes it later).
+ */
 export class InputDecoder {
   readonly format: AudioFormat;
   readonly targetRate: number;
-  private readonly carry = new ByteCarry();
   private readonly resampler: Resampler;
+  /** Wire bytes as samples (PCM16 bytes copied in, or G.711 decoded); `in8` is its byte view. */
+  private in16 = new Int16Array(0);
+  private in8 = new Uint8Array(0);
+  /** The pcm16 byte that waits for its other half (a sample split across chunks), or -1. */
+  private carry = -1;
+  private out = new Int16Array(0);
+  /** Views of in16/out by length, kept while the length repeats (a steady chunk size). */
+  private readonly inView = new LengthView();
+  private readonly outView = new LengthView();
 
   constructor(format: AudioFormat, targetRate = 16000) {
     this.format = format;
@@ -34,18 +50,58 @@ export class InputDecoder {
     this.resampler = new Resampler(formatRate(format), targetRate);
   }
 
+  /** The chunk decoded, as a view that is valid only until the next push, pushView or flush. */
+  pushView(bytes: Uint8Array): Int16Array {
+    const pcm = this.samples(bytes);
+    const need = this.resampler.maxOutput(pcm.length);
+    if (need > this.out.length) this.out = new Int16Array(Math.max(need, this.out.length * 2));
+    return this.outView.of(this.out, this.resampler.processInto(pcm, this.out));
+  }
+
+  /** The chunk decoded, in a new array of its own. */
   push(bytes: Uint8Array): Int16Array {
-    let pcm: Int16Array;
-    if (this.format === 'pcm16') pcm = this.carry.push(bytes);
-    else if (this.format === 'g711_ulaw') pcm = ulawDecode(bytes);
-    else pcm = alawDecode(bytes);
-    return this.resampler.process(pcm);
+    return this.pushView(bytes).slice();
   }
 
   /** End of input: the resampler's look-ahead tail (a few samples). */
   flush(): Int16Array {
-    this.carry.reset();
+    this.carry = -1;
     return this.resampler.flush();
+  }
+
+  /** The wire bytes as samples at the wire rate, in `in16` (copied: the caller's bytes may be reused too). */
+  private samples(bytes: Uint8Array): Int16Array {
+    if (this.format !== 'pcm16') {
+      this.reserve(bytes.length);
+      if (this.format === 'g711_ulaw') ulawDecodeInto(bytes, this.in16);
+      else alawDecodeInto(bytes, this.in16);
+      return this.inView.of(this.in16, bytes.length);
+    }
+    // Little-endian PCM16: the bytes are the samples. A copy also realigns an odd byte offset.
+    const lead = this.carry >= 0 ? 1 : 0;
+    const total = lead + bytes.length;
+    this.reserve(total >> 1);
+    if (lead) this.in8[0] = this.carry;
+    this.in8.set(bytes, lead);
+    this.carry = total % 2 === 1 ? this.in8[total - 1]! : -1;
+    return this.inView.of(this.in16, total >> 1);
+  }
+
+  /** Room for `samples` input samples (+1 byte for an odd PCM16 tail). */
+  private reserve(samples: number): void {
+    if (samples + 1 <= this.in16.length) return;
+    this.in16 = new Int16Array(Math.max(samples + 1, this.in16.length * 2));
+    this.in8 = new Uint8Array(this.in16.buffer);
+  }
+}
+
+/** `buf.subarray(0, n)`, made again only when the buffer or n changes: no allocation per chunk. */
+class LengthView {
+  private view: Int16Array = new Int16Array(0);
+
+  of(buf: Int16Array, n: number): Int16Array {
+    if (this.view.length !== n || this.view.buffer !== buf.buffer) this.view = buf.subarray(0, n);
+    return this.view;
   }
 }
 

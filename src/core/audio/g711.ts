@@ -97,3 +97,12 @@ export function alawEncode(s: Int16Array): Uint8Array {
 export function alawDecode(b: Uint8Array): Int16Array {
   return decodeWith(ALAW_DEC, b, new Int16Array(b.length));
 }
+
+/** Decodes into `out` (length ≥ b.length), allocating nothing: for the per-chunk input path. */
+export function ulawDecodeInto(b: Uint8Array, out: Int16Array): void {
+  decodeWith(ULAW_DEC, b, out);
+}
+
+export function alawDecodeInto(b: Uint8Array, out: Int16Array): void {
+  decodeWith(ALAW_DEC, b, out);
+}

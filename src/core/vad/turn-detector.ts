@@ -28,6 +28,8 @@ const INITIAL_CAPACITY = ((SLACK_MS + 1_000) * TURN_SAMPLE_RATE) / 1000;
 const SAMPLES_PER_MS = TURN_SAMPLE_RATE / 1000;
 /** Large pushes are fed in slices so the cap is enforced before the ring wraps. */
 const MAX_SLICE = TURN_SAMPLE_RATE;
+/** Shared, frozen: push returns it when nothing happened, so a 20 ms chunk allocates nothing. */
+const NO_EVENTS = Object.freeze([]) as unknown as TurnEvent[];
 
 export type TurnEvent =
   | { type: 'speech_started'; audioStartMs: number }
@@ -86,6 +88,7 @@ export class TurnDetector {
     return this.total / SAMPLES_PER_MS;
   }
 
+  /** Copies the chunk in and keeps no reference to it; the result is shared when empty (do not modify it). */
   push(samples16k: Int16Array): TurnEvent[] {
     let events: TurnEvent[] | null = null;
     const cap = MAX_UTTERANCE_MS * SAMPLES_PER_MS;
@@ -93,16 +96,22 @@ export class TurnDetector {
       let n = Math.min(samples16k.length - at, MAX_SLICE);
       // Cut the slice at the utterance cap so a capped turn is exactly MAX_UTTERANCE_MS long.
       if (this.vad && this.turnStart >= 0) n = Math.max(1, Math.min(n, this.turnStart + cap - this.total));
-      const slice = samples16k.subarray(at, at + n);
+      // The whole chunk is one slice (the usual case): no view to make.
+      const slice = at === 0 && n === samples16k.length ? samples16k : samples16k.subarray(at, at + n);
       at += n;
       this.write(slice);
       if (!this.vad) continue;
-      for (const ev of this.vad.push(slice)) (events ??= []).push(this.toTurnEvent(ev.type, ev.type === 'speech_started' ? ev.audioStartMs : ev.audioEndMs));
+      // Indexed, not for…of: V8 did not elide the iterator here, and it was most of the per-chunk garbage.
+      const vadEvents = this.vad.push(slice);
+      for (let i = 0; i < vadEvents.length; i++) {
+        const ev = vadEvents[i]!;
+        (events ??= []).push(this.toTurnEvent(ev.type, ev.type === 'speech_started' ? ev.audioStartMs : ev.audioEndMs));
+      }
       if (this.turnStart >= 0 && this.total - this.turnStart >= cap && this.vad.endTurn()) {
         (events ??= []).push(this.toTurnEvent('speech_stopped', (this.total - this.vadOrigin) / SAMPLES_PER_MS));
       }
     }
-    return events ?? [];
+    return events ?? NO_EVENTS;
   }
 
   /**
@@ -190,8 +199,12 @@ export class TurnDetector {
     // s is at most MAX_SLICE < cap samples.
     const pos = this.total % this.cap;
     const first = Math.min(s.length, this.cap - pos);
-    this.ring.set(s.subarray(0, first), pos);
-    if (first < s.length) this.ring.set(s.subarray(first), 0);
+    // Copied: the caller may reuse `s` (InputDecoder.pushView) once push returns.
+    if (first === s.length) this.ring.set(s, pos);
+    else {
+      this.ring.set(s.subarray(0, first), pos);
+      this.ring.set(s.subarray(first), 0);
+    }
     this.total += s.length;
   }
 

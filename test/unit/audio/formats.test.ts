@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesPerMs, encodeWav, formatRate, InputDecoder, OutputEncoder, parseWav } from '../../../src/core/audio/formats';
-import { ulawEncode } from '../../../src/core/audio/g711';
+import { alawEncode, ulawEncode } from '../../../src/core/audio/g711';
 import { concatPcm16, pcm16ToBytes, rms } from '../../../src/core/audio/pcm';
 import { loadWavFixture } from '../../fixtures/index';
 
@@ -24,6 +24,41 @@ describe('session audio formats', () => {
     const out = concatPcm16(parts);
     expect(out.length).toBe(1600);
     expect(rms(out)).toBeCloseTo(rms(tone(440, 16000, 0.1)), 2);
+  });
+
+  it('keeps each chunk from push intact while later chunks are decoded', () => {
+    const bytes = pcm16ToBytes(tone(440, 24000, 0.1));
+    const dec = new InputDecoder('pcm16');
+    const kept: Int16Array[] = [];
+    const copies: Int16Array[] = [];
+    for (let at = 0; at < bytes.length; at += 960) {
+      const pcm = dec.push(bytes.subarray(at, at + 960));
+      kept.push(pcm);
+      copies.push(pcm.slice());
+    }
+    expect(kept).toEqual(copies);
+  });
+
+  it('decodes the same samples with pushView, in one buffer that the next chunk overwrites', () => {
+    for (const [format, bytes] of [
+      ['pcm16', pcm16ToBytes(tone(440, 24000, 0.1))],
+      ['g711_ulaw', ulawEncode(tone(440, 8000, 0.1))],
+      ['g711_alaw', alawEncode(tone(440, 8000, 0.1))],
+    ] as const) {
+      const owned = new InputDecoder(format);
+      const viewed = new InputDecoder(format);
+      const step = format === 'pcm16' ? 333 : 161; // odd pcm16 chunks: a sample split across two
+      const views: Int16Array[] = [];
+      for (let at = 0; at < bytes.length; at += step) {
+        const part = bytes.subarray(at, at + step);
+        const view = viewed.pushView(part);
+        expect(view).toEqual(owned.push(part));
+        views.push(view);
+      }
+      expect(viewed.flush()).toEqual(owned.flush());
+      // Once sized for the chunk (it may grow over the first few), one buffer serves every chunk.
+      expect(new Set(views.slice(3).map((v) => v.buffer)).size).toBe(1);
+    }
   });
 
   it('decodes μ-law client bytes into 16 kHz audio', () => {

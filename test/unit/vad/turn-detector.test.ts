@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { InputDecoder } from '../../../src/core/audio/formats';
+import { pcm16ToBytes } from '../../../src/core/audio/pcm';
+import { resample } from '../../../src/core/audio/resample';
 import { MAX_UTTERANCE_MS, TurnDetector, type TurnEvent } from '../../../src/core/vad/turn-detector';
 import { loadManifest, loadWavFixture } from '../../fixtures/index';
 import { cat, silence, voice } from './signals';
@@ -22,6 +25,38 @@ describe('TurnDetector', () => {
       const startMs = start?.type === 'speech_started' ? start.audioStartMs : NaN;
       expect(e.audio).toEqual(pcm.subarray(startMs * 16, e.audioEndMs * 16));
     });
+  });
+
+  it("hands over a turn intact when every chunk comes in the decoder's reused buffer, as chained input feeds it", () => {
+    // The chained input pushes InputDecoder.pushView chunks: one buffer, overwritten by each
+    // decode. The turn's audio must be what an owned copy of every chunk gives.
+    const wire = pcm16ToBytes(resample(cat(silence(400), voice(1200, -20), silence(900)), 16000, 24000));
+    const turns = (decode: (d: InputDecoder, b: Uint8Array) => Int16Array): Int16Array[] => {
+      const dec = new InputDecoder('pcm16', 16000);
+      const td = new TurnDetector({});
+      const audio: Int16Array[] = [];
+      for (let at = 0; at < wire.length; at += 960) {
+        for (const e of td.push(decode(dec, wire.subarray(at, at + 960)))) if (e.type === 'speech_stopped') audio.push(e.audio);
+      }
+      return audio;
+    };
+    const owned = turns((d, b) => d.push(b));
+    expect(owned.length).toBe(1);
+    expect(turns((d, b) => d.pushView(b))).toEqual(owned);
+  });
+
+  it('keeps no reference to a pushed chunk: overwriting it afterwards changes nothing', () => {
+    const signal = cat(silence(400), voice(1200, -20), silence(900));
+    const td = new TurnDetector({});
+    const chunk = new Int16Array(320);
+    const stops: Int16Array[] = [];
+    for (let at = 0; at < signal.length; at += 320) {
+      chunk.set(signal.subarray(at, at + 320));
+      for (const e of td.push(chunk)) if (e.type === 'speech_stopped') stops.push(e.audio);
+      chunk.fill(12345);
+    }
+    expect(stops.length).toBe(1);
+    expect(stops[0]).toEqual(feed(new TurnDetector({}), signal).flatMap((e) => (e.type === 'speech_stopped' ? [e.audio] : []))[0]);
   });
 
   it('buffers without a VAD until a manual commit, which returns everything once', () => {
