@@ -1,6 +1,6 @@
 /**
  * Per-hop profile of a chained turn: npx tsx bench/profile-turn.ts [--turns 20] [--tool] [--monitor] [--cpu <dir>]
- *   (writes bench/out/profile-turn.json and prints a table)
+ *   (writes bench/out/profile-turn.json, or profile-turn-tool.json, and prints a table)
  *
  * One caller speaks `turns` turns, one after another, at real-time pace over the Realtime
  * WebSocket to a gateway process with one worker process per stage, a private redis-server and
@@ -21,7 +21,6 @@ import { arg, machine, percentile, runMain } from './common';
 import { DELAYS, deploy, loadSpeech, startRedis } from './load';
 import { TOOL_BUSINESS, TOOL_CALL, SequentialCaller, createCall, createToolBusiness, pace, stageLog, turnMarks, type Marks } from './turns';
 
-const OUT = join(dirname(fileURLToPath(import.meta.url)), 'out', 'profile-turn.json');
 
 /** The hops of a turn, in order: [label, from mark, to mark, configured provider delay inside]. */
 const HOPS: [string, string, string, number][] = [
@@ -149,9 +148,10 @@ async function main() {
       console.log('\n| command + key family | per turn |\n|---|---|');
       for (const [k, v] of [...mon.tally.byFamily].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`| ${k} | ${per(v)} |`);
     }
-    mkdirSync(dirname(OUT), { recursive: true });
+    const out = join(dirname(fileURLToPath(import.meta.url)), 'out', tool ? 'profile-turn-tool.json' : 'profile-turn.json');
+    mkdirSync(dirname(out), { recursive: true });
     writeFileSync(
-      OUT,
+      out,
       JSON.stringify(
         {
           date: new Date().toISOString(),

@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: every benchmark in turn, each in its own process (so one's load does not skew
- * the next): bench/audio.ts (with --expose-gc for its heap line), bench/load.ts, then
+ * the next): bench/latency.ts (issue 18's table: added latency against the in-process baseline,
+ * CPU and Redis commands per turn, capacity), bench/profile-turn.ts (where a turn's time goes, hop
+ * by hop), bench/audio.ts (with --expose-gc for its heap line), bench/load.ts, then
  * bench/realtime.ts (which takes only --calls), then bench/failover.ts (its defaults), then
  * bench/realtime-delta.ts, then bench/memory.ts (its own N = 1, 50, 200 unless --mem-calls is
  * given). bench/first-audio.ts (~2.5 minutes of one-call turns), kill.ts, cluster.ts, recording.ts
@@ -13,6 +15,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BENCHES: { file: string; nodeArgs: string[]; args: string[] }[] = [
+  // ~12 minutes: 1 call (30 plain turns, 30 with a tool round), 8 calls, capacity with 1 and 2 workers per stage.
+  { file: 'latency.ts', nodeArgs: [], args: [] },
+  { file: 'profile-turn.ts', nodeArgs: [], args: [] },
+  { file: 'profile-turn.ts', nodeArgs: [], args: ['--tool'] },
   { file: 'audio.ts', nodeArgs: ['--expose-gc'], args: [] },
   { file: 'load.ts', nodeArgs: [], args: process.argv.slice(2) },
   { file: 'realtime.ts', nodeArgs: [], args: process.argv.slice(2).filter((a, i, all) => a === '--calls' || all[i - 1] === '--calls') },
