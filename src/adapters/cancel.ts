@@ -8,7 +8,7 @@
  * that one goes. Cancellations are a few messages per call, so the broadcast is cheap; a message
  * lost while resubscribing is covered by the mark, which every job checks when it starts.
  */
-import { dedicatedConnection, type Keys, type Redis } from './redis';
+import { dedicatedConnection, listen, type Keys, type Redis } from './redis';
 
 export interface TurnWatch {
   signal: AbortSignal;
@@ -27,9 +27,7 @@ export class CancelWatcher {
   static async start(redis: Redis, keys: Keys): Promise<CancelWatcher> {
     const sub = dedicatedConnection(redis, { pubsub: true });
     const w = new CancelWatcher(redis, sub, keys);
-    sub.on('message', (_channel: string, msg: string) => w.abortLocal(msg));
-    if (sub.status === 'wait') await sub.connect();
-    await sub.subscribe(keys.cancelChannel());
+    await listen(sub, keys.cancelChannel(), (msg) => w.abortLocal(msg));
     return w;
   }
 

@@ -11,7 +11,7 @@
  * - 'revoked' (keyId): a business key was deleted; streams opened with it close.
  */
 import type { EventEmitter } from 'node:events';
-import { dedicatedConnection, type Keys, type Redis } from './redis';
+import { dedicatedConnection, listen, type Keys, type Redis } from './redis';
 
 type Signal = { t: 'driver'; call: string; host: string } | { t: 'revoked'; key: string };
 
@@ -26,9 +26,7 @@ export class HangupBus {
   static async start(redis: Redis, keys: Keys, local: EventEmitter): Promise<HangupBus> {
     const sub = dedicatedConnection(redis, { pubsub: true });
     const bus = new HangupBus(redis, sub, keys.hangupChannel(), local);
-    sub.on('message', (_channel: string, message: string) => bus.emit(message));
-    if (sub.status === 'wait') await sub.connect();
-    await sub.subscribe(bus.channel);
+    await listen(sub, bus.channel, (message) => bus.emit(message));
     return bus;
   }
 

@@ -79,6 +79,13 @@ export function dedicatedConnection(redis: Redis, o: { pubsub?: boolean } = {}):
   return conn;
 }
 
+/** Subscribes `sub` (a `dedicatedConnection(…, { pubsub: true })`) to `channel`; `onMessage` gets each message. */
+export async function listen(sub: Redis, channel: string, onMessage: (message: string) => void): Promise<void> {
+  sub.on('message', (_channel: string, message: string) => onMessage(message));
+  if (sub.status === 'wait') await sub.connect();
+  await sub.subscribe(channel);
+}
+
 /** Redis could not be reached at start: its message is the one line an operator reads. */
 export class RedisUnreachableError extends Error {
   override name = 'RedisUnreachableError';

@@ -10,7 +10,7 @@
  * re-reading the key every second. A job that waits holds a worker slot meanwhile (32–64 per
  * worker process), for about one provider call.
  */
-import { dedicatedConnection, type Keys, type Redis } from './redis';
+import { dedicatedConnection, listen, type Keys, type Redis } from './redis';
 
 /** `transcript`: 'ready' (the user message is in the history) or 'skip'; `sentence0`: JSON of the first sentence, '' for none. */
 export type TurnSignal = 'transcript' | 'sentence0';
@@ -32,7 +32,7 @@ export class TurnSignals {
   static async start(redis: Redis, keys: Keys): Promise<TurnSignals> {
     const sub = dedicatedConnection(redis, { pubsub: true });
     const s = new TurnSignals(redis, sub, keys);
-    sub.on('message', (_channel: string, msg: string) => {
+    await listen(sub, keys.turnSignalChannel(), (msg) => {
       try {
         const [callId, turnId, name, value] = JSON.parse(msg) as string[];
         if (typeof value === 'string') s.resolve(`${callId} ${turnId} ${name}`, value);
@@ -40,8 +40,6 @@ export class TurnSignals {
         // not ours
       }
     });
-    if (sub.status === 'wait') await sub.connect();
-    await sub.subscribe(keys.turnSignalChannel());
     return s;
   }
 
