@@ -205,8 +205,9 @@ class LlmTurn {
     const acc = new ToolCallAccumulator();
     let usage: Record<string, number> | undefined;
     // Where this attempt's text lands in the answer: the round's start, moved if a retry diverges
-    // (a continuation lands after everything said, joined by `join`).
-    const at = { base: continuing ? this.text.length : roundStart, join: continuing };
+    // (a continuation lands after everything said). `join`: text after a tool round or a
+    // continuation is joined to what came before with a space unless either side brings one.
+    const at = { base: continuing ? this.text.length : roundStart, join: continuing || roundStart > 0 };
     let roundText = '';
     for await (const chunk of abortable(stream, a.signal)) {
       if (chunk.usage) usage = { input_tokens: chunk.usage.prompt_tokens, output_tokens: chunk.usage.completion_tokens, total_tokens: chunk.usage.total_tokens };
@@ -236,9 +237,9 @@ class LlmTurn {
 
   private async textDelta(pos: { base: number; join?: boolean }, roundText: string, piece: string, provider: ProviderName = 'primary') {
     if (pos.join) {
-      // A continuation is appended to what was said, with a space unless it brings its own.
+      // Decided on the text before this piece's place (a redelivered job has more after it).
       pos.join = false;
-      const sep = /\s$/.test(this.text) || /^[\s,.;:!?]/.test(piece) ? '' : ' ';
+      const sep = /\s$/.test(this.text.slice(0, pos.base)) || /^[\s,.;:!?]/.test(piece) ? '' : ' ';
       pos.base += sep.length;
       piece = sep + piece;
     }

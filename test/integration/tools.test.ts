@@ -95,6 +95,14 @@ describe('tools in chained mode', () => {
     c.close();
   });
 
+  it('joins what the agent said before a tool round and after it with a space', async () => {
+    svc.fake.script.chat.push({ text: 'One moment.', tool_calls: [{ name: 'lookup_customer', arguments: { phone_number: '+15550100123' } }] }, { text: 'I found you.' });
+    const c = await connectCall(svc, (await newCall(svc, 'shop')).id);
+    const { events } = await ask(c);
+    expect(events.find((e) => e.type === 'response.audio_transcript.done')!.transcript).toBe('One moment. I found you.');
+    c.close();
+  });
+
   it('runs several tool calls of one model turn in parallel', async () => {
     svc.fake.script.chat.push({
       tool_calls: [
