@@ -43,13 +43,14 @@ export class TurnSignals {
     return s;
   }
 
-  /** The producing side: stores the value and wakes whoever waits for it. */
+  /**
+   * The producing side: stores the value and wakes whoever waits for it. No MULTI: a waiter that
+   * hears the message before the key is written finds it by the message; one that reads the key
+   * first finds it there.
+   */
   static async mark(redis: Redis, keys: Keys, callId: string, turnId: string, name: TurnSignal, value: string): Promise<void> {
-    await redis
-      .multi()
-      .set(keys.turnSignal(callId, turnId, name), value, 'EX', MARK_TTL_S)
-      .publish(keys.turnSignalChannel(), JSON.stringify([callId, turnId, name, value]))
-      .exec();
+    const stored = redis.set(keys.turnSignal(callId, turnId, name), value, 'EX', MARK_TTL_S);
+    await Promise.all([stored, redis.publish(keys.turnSignalChannel(), JSON.stringify([callId, turnId, name, value]))]);
   }
 
   /** Resolves with the value once it is marked, or null after `timeoutMs`; rejects when `signal` aborts. */
