@@ -6,7 +6,9 @@
  * over the Realtime WebSocket to a gateway process, with one worker process per stage, all on a
  * private redis-server (so its command count is ours alone) and the fake provider at fixed delays.
  * Each caller: turn 1; turn 2, barged into with turn 3's speech as soon as its first audio arrives;
- * turn 3. Measured per N:
+ * turn 3. Turns 2 and 3 start while the previous answer still plays, so they take the barge-in path
+ * (the gateway waits for the interrupting speech's transcript): for a plain turn's added latency
+ * and for capacity, bench/latency.ts is the measure. Measured per N:
  * - added latency per turn = (gateway first_output − vad completed, from GET /v1/calls/:id/turns)
  *   − the fake's configured delays (STT + LLM first token + TTS first byte);
  * - the same for an in-process baseline: the same fake providers called directly, N at once;
@@ -497,7 +499,7 @@ async function main() {
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), machine: machineName, delays: DELAYS, rows }, null, 2));
   console.log(`\nload: ${new Date().toISOString()} on ${machineName}; fake delays ${JSON.stringify(DELAYS)} (${CONFIGURED_MS} ms configured per turn)\n`);
-  console.log('| scenario | calls | workers/stage | turns ok | added p50/p95/p99 ms | baseline p50/p95/p99 ms | ratio p50/p95 | barge-in → speech_started p50/p95/p99 ms | → last old audio p50/p95 ms | → cancelled p50/p95 ms (n) | gw CPU % (total / per call) | gw RSS KB per call (peak MB) | Redis cmds/turn | turns/s |');
+  console.log('| scenario | calls | workers/stage | turns ok | added p50/p95/p99 ms | baseline p50/p95/p99 ms | ratio p50/p95 | barge-in → speech_started p50/p95/p99 ms | → last old audio p50/p95 ms | → cancelled p50/p95 ms (n) | gw CPU % (total / per call) | gw RSS (peak − before) ÷ calls, KB (peak MB; memory.ts measures after GC) | Redis cmds/turn | turns/s |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const a = r.added_ms;
