@@ -13,6 +13,7 @@ import type { Job } from 'bullmq';
 import type { LogEvent, LogStage } from '../src/contracts/logs';
 import type { TurnRef } from '../src/contracts/jobs';
 import { WriteBatch } from '../src/core/write-batch';
+import type { TurnSignal } from '../src/adapters/turn-signals';
 import type { WorkerDeps } from './runtime';
 
 export interface JobContext {
@@ -24,6 +25,11 @@ export interface JobContext {
   later(write: Promise<unknown>): void;
   /** Waits for every `later()` write; rethrows the first failure. */
   settle(): Promise<void>;
+  /**
+   * The input of a job queued before it (adapters/turn-signals.ts), and how long it took; null
+   * when the turn was cancelled meanwhile or nothing came in time (logged here, with `data`).
+   */
+  input(name: TurnSignal, data?: Record<string, unknown>): Promise<{ value: string; waitedMs: number } | null>;
   release(): void;
 }
 
@@ -44,8 +50,25 @@ export async function beginJob(deps: WorkerDeps, job: Job<TurnRef>, stage: LogSt
     },
     later: (write) => writes.add(write),
     settle: () => writes.flush(),
+    async input(name, data = {}) {
+      const from = Date.now();
+      const log = (event: LogEvent, more: Record<string, unknown>) =>
+        deps.stageLog.write({ call_id, turn_id, stage, event, attempt, duration_ms: null, data: { ...data, ...more, input_wait_ms: Date.now() - from } });
+      try {
+        const value = await deps.signals!.wait(call_id, turn_id, name, INPUT_WAIT_MS, watch.signal);
+        if (value !== null) return { value, waitedMs: Date.now() - from };
+        await log('failed', { error: `no ${name} in time` });
+      } catch (err) {
+        if (!isAbort(err, watch.signal)) throw err;
+        await log('cancelled', {});
+      }
+      return null;
+    },
   };
 }
+
+/** How long a job queued before its input waits: long enough for the producing job to be redelivered after a crash, and retried. */
+const INPUT_WAIT_MS = 120_000;
 
 export function isAbort(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (err as Error)?.name === 'AbortError' || (err as Error)?.name === 'APIUserAbortError';

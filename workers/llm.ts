@@ -44,10 +44,12 @@ export function createLlmProcessor(deps: WorkerDeps) {
       const b = call && (await (call.business_id === d.business_id ? business : deps.businesses.get(call.business_id)));
       if (!call || !b) return void (await ctx.log('failed', { error: 'call or business not found' }));
       // A spoken turn's job was queued with its STT job: the answer starts when the transcript is in.
-      const waited = d.after_stt ? await waitForTranscript(deps, d, ctx) : 0;
-      if (waited === null) return;
+      const transcript = d.after_stt ? await ctx.input('transcript') : { value: 'ready', waitedMs: 0 };
+      if (!transcript) return;
+      // 'skip': no words, or the STT failed (the gateway ended the turn).
+      if (transcript.value !== 'ready') return void (await ctx.log('completed', { skipped: 'no transcript to answer' }));
       const history = await deps.calls.history(d.call_id);
-      ctx.later(ctx.log('started', { queue_wait_ms: ctx.startedAt - job.timestamp, ...(d.after_stt ? { transcript_wait_ms: waited } : {}) }));
+      ctx.later(ctx.log('started', { queue_wait_ms: ctx.startedAt - job.timestamp, ...(d.after_stt ? { transcript_wait_ms: transcript.waitedMs } : {}) }));
       ctx.later(deps.output.write(d.call_id, { kind: 'response_started', turn_id: d.turn_id }));
       await new LlmTurn(deps, d, ctx, call, b).run(history);
       await ctx.settle();
@@ -55,26 +57,6 @@ export function createLlmProcessor(deps: WorkerDeps) {
       ctx.release();
     }
   };
-}
-
-/** Long enough for an STT job whose worker died to be taken up again and retried. */
-const TRANSCRIPT_WAIT_MS = 120_000;
-
-/** ms waited for the transcript, or null when there is nothing to answer (logged here). */
-async function waitForTranscript(deps: WorkerDeps, d: LlmJob, ctx: JobContext): Promise<number | null> {
-  const from = Date.now();
-  let state: string | null;
-  try {
-    state = await deps.signals!.wait(d.call_id, d.turn_id, 'transcript', TRANSCRIPT_WAIT_MS, ctx.signal);
-  } catch (err) {
-    if (!isAbort(err, ctx.signal)) throw err;
-    await ctx.log('cancelled', { transcript_wait_ms: Date.now() - from });
-    return null;
-  }
-  if (state === 'ready') return Date.now() - from;
-  // 'skip': no words, or the STT failed (the gateway ended the turn); null: the STT never finished.
-  await ctx.log(state ? 'completed' : 'failed', state ? { skipped: 'no transcript to answer' } : { error: 'no transcript in time' });
-  return null;
 }
 
 class LlmTurn {

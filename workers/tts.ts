@@ -13,8 +13,6 @@ import { beginJob, isAbort } from './job-context';
 import type { WorkerDeps } from './runtime';
 
 const FALLBACK_CACHE_TTL_S = 7 * 86_400;
-/** How long a first-sentence job waits for its text: an LLM job redelivered after a crash, and retried. */
-const TEXT_WAIT_MS = 120_000;
 
 function fallbackKey(deps: WorkerDeps, businessId: string, voice: string, speed: number | undefined, text: string): string {
   const hash = createHash('sha256').update(`${voice}|${speed ?? 1}|${text}`).digest('hex').slice(0, 32);
@@ -34,12 +32,11 @@ export function createTtsProcessor(deps: WorkerDeps) {
       let textWaitMs: number | undefined;
       if (d.text_pending) {
         // Queued as the LLM started: the sentence comes as a turn signal (adapters/turn-signals.ts).
-        const from = Date.now();
-        const sentence = await deps.signals!.wait(d.call_id, d.turn_id, 'sentence0', TEXT_WAIT_MS, ctx.signal);
-        if (sentence === null) return void (await ctx.log('failed', { seq: d.seq, error: 'no sentence in time' }));
-        if (sentence === '') return void (await ctx.log('completed', { seq: d.seq, skipped: 'the answer has no sentence' }));
-        d = { ...d, ...(JSON.parse(sentence) as { text: string; fallback?: boolean }) };
-        textWaitMs = Date.now() - from;
+        const sentence = await ctx.input('sentence0', { seq: d.seq });
+        if (!sentence) return;
+        if (sentence.value === '') return void (await ctx.log('completed', { seq: d.seq, skipped: 'the answer has no sentence' }));
+        d = { ...d, ...(JSON.parse(sentence.value) as { text: string; fallback?: boolean }) };
+        textWaitMs = sentence.waitedMs;
       }
       writes.add(ctx.log('started', { seq: d.seq, chars: d.text.length, queue_wait_ms: ctx.startedAt - job.timestamp, ...(textWaitMs !== undefined ? { text_wait_ms: textWaitMs } : {}) }));
       const cacheKey = d.fallback ? fallbackKey(deps, call.business_id, call.session.voice, call.session.speed, d.text) : null;
